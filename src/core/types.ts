@@ -265,3 +265,10 @@ export function limitSize(ents: Entry[], maxSizeBytes: number): Entry[] {
   }
   return ents;
 }
+
+// A conf change of either version, told apart by shape as etcd tells them apart by type.
+export type ConfChangeI = ConfChange | ConfChangeV2;
+
+export function isConfChangeV2(cc: ConfChangeI): cc is ConfChangeV2 {
+  return (cc as ConfChangeV2).changes !== undefined;
+}
