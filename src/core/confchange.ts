@@ -22,10 +22,8 @@ export class ConfChangeError extends Error {
   override name = 'ConfChangeError';
 }
 
-export interface ChangeResult {
-  config: TrackerConfig;
-  progress: ProgressMap;
-}
+// The new configuration and progress map, as Go's (Config, ProgressMap) results.
+export type ChangeResult = [config: TrackerConfig, progress: ProgressMap];
 
 export function confChangeTypeName(t: ConfChangeType): string {
   switch (t) {
@@ -93,7 +91,7 @@ export class Changer {
   // enterJoint copies the incoming voters into the (empty) outgoing half, (1 2 3)&&() becoming
   // (1 2 3)&&(1 2 3), then applies ccs to the incoming half: C_{new,old} of the Raft thesis §4.3.
   enterJoint(autoLeave: boolean, ccs: readonly ConfChangeSingle[]): ChangeResult {
-    const { config: cfg, progress: trk } = this.checkAndCopy();
+    const [cfg, trk] = this.checkAndCopy();
     if (isJoint(cfg)) throw new ConfChangeError('config is already joint');
     // Adding to an empty config is allowed (bootstrap), but it cannot be made joint.
     if (cfg.voters.incoming.size === 0) throw new ConfChangeError("can't make a zero-voter config joint");
@@ -101,13 +99,13 @@ export class Changer {
     this.apply(cfg, trk, ccs);
     cfg.autoLeave = autoLeave;
     checkInvariants(cfg, trk);
-    return { config: cfg, progress: trk };
+    return [cfg, trk];
   }
 
   // leaveJoint drops the outgoing half (C_{new,old} -> C_new), turns staged learners into learners,
   // and forgets the nodes that are now neither voters nor learners.
   leaveJoint(): ChangeResult {
-    const { config: cfg, progress: trk } = this.checkAndCopy();
+    const [cfg, trk] = this.checkAndCopy();
     if (!isJoint(cfg)) throw new ConfChangeError("can't leave a non-joint config");
     for (const id of cfg.learnersNext) {
       cfg.learners.add(id);
@@ -120,20 +118,20 @@ export class Changer {
     cfg.voters.outgoing = new MajorityConfig();
     cfg.autoLeave = false;
     checkInvariants(cfg, trk);
-    return { config: cfg, progress: trk };
+    return [cfg, trk];
   }
 
   // simple applies changes that together change the incoming voters by at most one, which is safe
   // without joint consensus since any two majorities of the old and new sets still intersect.
   simple(ccs: readonly ConfChangeSingle[]): ChangeResult {
-    const { config: cfg, progress: trk } = this.checkAndCopy();
+    const [cfg, trk] = this.checkAndCopy();
     if (isJoint(cfg)) throw new ConfChangeError("can't apply simple config change in joint config");
     this.apply(cfg, trk, ccs);
     if (symdiff(this.tracker.config.voters.incoming, cfg.voters.incoming) > 1) {
       throw new ConfChangeError('more than one voter changed without entering joint config');
     }
     checkInvariants(cfg, trk);
-    return { config: cfg, progress: trk };
+    return [cfg, trk];
   }
 
   // apply makes every voter change to the incoming half; the outgoing half, when present, only
@@ -227,7 +225,7 @@ export class Changer {
     const trk: ProgressMap = new Map();
     for (const [id, pr] of this.tracker.progress) trk.set(id, pr.shallowCopy());
     checkInvariants(cfg, trk);
-    return { config: cfg, progress: trk };
+    return [cfg, trk];
   }
 }
 
@@ -261,9 +259,9 @@ export function restore(chg: Changer, cs: ConfState): ChangeResult {
   trk.config = chg.tracker.config;
   trk.progress = chg.tracker.progress;
   const local = new Changer(trk, chg.lastIndex);
-  const step = (r: ChangeResult): void => {
-    trk.config = r.config;
-    trk.progress = r.progress;
+  const step = ([config, progress]: ChangeResult): void => {
+    trk.config = config;
+    trk.progress = progress;
   };
   if (outgoing.length === 0) {
     for (const cc of incoming) step(local.simple([cc]));
@@ -273,8 +271,11 @@ export function restore(chg: Changer, cs: ConfState): ChangeResult {
     for (const cc of outgoing) step(local.simple([cc]));
     step(local.enterJoint(cs.autoLeave, incoming));
   }
-  return { config: trk.config, progress: trk.progress };
+  return [trk.config, trk.progress];
 }
+
+// restoreConfState is restore under the name raft.ts uses.
+export const restoreConfState = restore;
 
 // ---- raftpb helpers ----
 
@@ -552,6 +553,47 @@ export function marshalConfChange(c: ConfChangeI | null): { type: EntryType; dat
   if (c === null) return { type: EntryType.EntryConfChangeV2, data: new Uint8Array(0) };
   if (isConfChangeV2(c)) return { type: EntryType.EntryConfChangeV2, data: encodeConfChangeV2(c) };
   return { type: EntryType.EntryConfChange, data: encodeConfChange(c) };
+}
+
+function confChangeTransitionName(t: ConfChangeTransition): string {
+  switch (t) {
+    case ConfChangeTransition.Auto: return 'ConfChangeTransitionAuto';
+    case ConfChangeTransition.JointImplicit: return 'ConfChangeTransitionJointImplicit';
+    case ConfChangeTransition.JointExplicit: return 'ConfChangeTransitionJointExplicit';
+    default: return String(t as number);
+  }
+}
+
+// Bytes as a quoted protobuf text-format string.
+function protoTextBytes(b: Uint8Array): string {
+  let s = '"';
+  for (const c of b) {
+    if (c === 0x22) s += '\\"';
+    else if (c === 0x5c) s += '\\\\';
+    else if (c === 0x0a) s += '\\n';
+    else if (c === 0x0d) s += '\\r';
+    else if (c === 0x09) s += '\\t';
+    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
+    else s += '\\' + c.toString(8).padStart(3, '0');
+  }
+  return s + '"';
+}
+
+// formatConfChangeProto prints a change as etcd's logs print the protobuf message (compact text
+// format), e.g. "transition:ConfChangeTransitionAuto changes:{type:ConfChangeAddNode node_id:3}".
+// Presence is not tracked here, so a V2 change always shows its transition and a v1 change its type
+// and node id, which is what etcd's proposals set; id and context show when non-zero.
+export function formatConfChangeProto(c: ConfChangeI): string {
+  const parts: string[] = [];
+  if (isConfChangeV2(c)) {
+    parts.push(`transition:${confChangeTransitionName(c.transition)}`);
+    for (const cc of c.changes) parts.push(`changes:{type:${confChangeTypeName(cc.type)} node_id:${cc.nodeId}}`);
+  } else {
+    if (c.id !== 0) parts.push(`id:${c.id}`);
+    parts.push(`type:${confChangeTypeName(c.type)}`, `node_id:${c.nodeId}`);
+  }
+  if (c.context.length > 0) parts.push(`context:${protoTextBytes(c.context)}`);
+  return parts.join(' ');
 }
 
 function confStateString(cs: ConfState): string {

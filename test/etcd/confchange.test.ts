@@ -59,8 +59,7 @@ function step(c: Changer, d: TestData): string {
   } catch (e) {
     return (e as Error).message + '\n';
   }
-  c.tracker.config = r.config;
-  c.tracker.progress = r.progress;
+  [c.tracker.config, c.tracker.progress] = r;
   return `${c.tracker.config.toString()}\n${progressMapString(c.tracker.progress)}`;
 }
 
