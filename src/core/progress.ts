@@ -25,11 +25,11 @@ export function stateTypeName(s: StateType): string {
 export interface ProgressInit {
   match?: number;
   next?: number;
-  pendingCommit?: number;
+  sentCommitIndex?: number;
   state?: StateType;
   pendingSnapshot?: number;
   recentActive?: boolean;
-  msgAppProbesPaused?: boolean;
+  msgAppFlowPaused?: boolean;
   inflights: Inflights;
   isLearner?: boolean;
 }
@@ -38,8 +38,9 @@ export class Progress {
   // Invariant: 0 <= match < next. Entries in (match, next) are in flight.
   match: number;
   next: number;
-  // The highest commit index in flight to the follower. Invariant: pendingCommit < next.
-  pendingCommit: number;
+  // The commit index last sent to the follower, so that an eager commit-only MsgApp is sent only
+  // when it can advance the follower.
+  sentCommitIndex: number;
   state: StateType;
   // In StateSnapshot: the leader's last index when it decided a snapshot was needed. Replication
   // resumes on any MsgAppResp that reconnects the follower to the log, not only one at exactly
@@ -47,20 +48,21 @@ export class Progress {
   pendingSnapshot: number;
   // Set by any message from the follower, cleared each election timeout by CheckQuorum.
   recentActive: boolean;
-  // Stops empty "probe" MsgApps: after each MsgApp in StateProbe, or in StateReplicate when all
-  // entries are in flight or the window is full; a heartbeat response clears it.
-  msgAppProbesPaused: boolean;
+  // Throttles the MsgApp flow: set after a probe in StateProbe, or in StateReplicate when the
+  // window is full; an ack or a heartbeat response clears it, so that a flow whose messages were
+  // all lost still makes progress once per heartbeat.
+  msgAppFlowPaused: boolean;
   inflights: Inflights;
   isLearner: boolean;
 
   constructor(init: ProgressInit) {
     this.match = init.match ?? 0;
     this.next = init.next ?? 0;
-    this.pendingCommit = init.pendingCommit ?? 0;
+    this.sentCommitIndex = init.sentCommitIndex ?? 0;
     this.state = init.state ?? StateType.StateProbe;
     this.pendingSnapshot = init.pendingSnapshot ?? 0;
     this.recentActive = init.recentActive ?? false;
-    this.msgAppProbesPaused = init.msgAppProbesPaused ?? false;
+    this.msgAppFlowPaused = init.msgAppFlowPaused ?? false;
     this.inflights = init.inflights;
     this.isLearner = init.isLearner ?? false;
   }
@@ -78,9 +80,9 @@ export class Progress {
     return c;
   }
 
-  // resetState moves to state, clearing the probe pause, the pending snapshot and the window.
+  // resetState moves to state, clearing the flow pause, the pending snapshot and the window.
   resetState(state: StateType): void {
-    this.pauseMsgAppProbes(false);
+    this.msgAppFlowPaused = false;
     this.pendingSnapshot = 0;
     this.state = state;
     this.inflights.reset();
@@ -96,56 +98,60 @@ export class Progress {
     } else {
       this.resetState(StateType.StateProbe);
       this.next = this.match + 1;
-      this.pendingCommit = Math.min(this.pendingCommit, this.match);
     }
+    this.sentCommitIndex = Math.min(this.sentCommitIndex, this.next - 1);
   }
 
   becomeReplicate(): void {
     this.resetState(StateType.StateReplicate);
     this.next = this.match + 1;
-    this.pendingCommit = Math.min(this.pendingCommit, this.match);
   }
 
   becomeSnapshot(snapshotIndex: number): void {
     this.resetState(StateType.StateSnapshot);
     this.pendingSnapshot = snapshotIndex;
+    this.next = snapshotIndex + 1;
+    this.sentCommitIndex = snapshotIndex;
   }
 
   // sentEntries records a MsgApp carrying `entries` entries (appended at >= next) of `bytes`
   // payload. Only in StateProbe or StateReplicate.
   sentEntries(entries: number, bytes: number): void {
-    if (this.state === StateType.StateReplicate && entries > 0) {
-      this.next += entries;
-      this.inflights.add(this.next - 1, bytes);
+    switch (this.state) {
+      case StateType.StateReplicate:
+        if (entries > 0) {
+          this.next += entries;
+          this.inflights.add(this.next - 1, bytes);
+        }
+        // A message that fills (or finds full) the window counts as a probe: the flow pauses
+        // until an ack or a heartbeat response.
+        this.msgAppFlowPaused = this.inflights.full();
+        break;
+      case StateType.StateProbe:
+        // One probe per heartbeat interval until the follower answers.
+        if (entries > 0) this.msgAppFlowPaused = true;
+        break;
+      default:
+        throw new Error(`sending append in unhandled state ${stateTypeName(this.state)}`);
     }
-    this.pauseMsgAppProbes(true);
   }
 
-  pauseMsgAppProbes(pause: boolean): void {
-    this.msgAppProbesPaused = pause;
-  }
-
-  // canSendEntries: flow control allows at least one more entry. Only in StateProbe or
-  // StateReplicate.
-  canSendEntries(lastIndex: number): boolean {
-    return this.next <= lastIndex && (this.state === StateType.StateProbe || !this.inflights.full());
-  }
-
-  // canBumpCommit: sending commit index `index` could advance the follower's commit index.
+  // canBumpCommit: sending commit index `index` could advance the follower's commit index. Only
+  // eagerly while what we sent before does not already take it all the way to next-1.
   canBumpCommit(index: number): boolean {
-    return this.pendingCommit < Math.min(index, this.next - 1);
+    return index > this.sentCommitIndex && this.sentCommitIndex < this.next - 1;
   }
 
   sentCommit(commit: number): void {
-    // The follower can commit at most what it holds, so tracking beyond next-1 would be a guess.
-    this.pendingCommit = Math.min(Math.max(this.pendingCommit, commit), this.next - 1);
+    this.sentCommitIndex = commit;
   }
 
   // maybeUpdate handles an MsgAppResp acking index n; false when the ack is stale.
   maybeUpdate(n: number): boolean {
     if (n <= this.match) return false;
     this.match = n;
-    this.next = Math.max(this.next, n + 1);
+    this.next = Math.max(this.next, n + 1); // invariant: match < next
+    this.msgAppFlowPaused = false;
     return true;
   }
 
@@ -156,44 +162,27 @@ export class Progress {
       // In StateReplicate, a rejection at or below match must be stale.
       if (rejected <= this.match) return false;
       this.next = this.match + 1;
-      this.pendingCommit = Math.min(this.pendingCommit, this.match);
+      // The commit index we sent was probably not applied: regress it.
+      this.sentCommitIndex = Math.min(this.sentCommitIndex, this.next - 1);
       return true;
     }
     // Outside StateReplicate the follower is probed one message at a time, so a genuine rejection
     // is for next-1 exactly.
     if (this.next - 1 !== rejected) return false;
     this.next = Math.max(Math.min(rejected, matchHint + 1), this.match + 1);
-    this.pendingCommit = Math.min(this.pendingCommit, this.next - 1);
-    this.pauseMsgAppProbes(false);
+    this.sentCommitIndex = Math.min(this.sentCommitIndex, this.next - 1);
+    this.msgAppFlowPaused = false;
     return true;
   }
 
-  // isPaused: sending to this follower is throttled (etcd keeps it for String and tests; the
-  // send decision is shouldSendMsgApp).
+  // isPaused: sending entries to this follower is throttled (probing, a full window, or a
+  // snapshot in flight).
   isPaused(): boolean {
     switch (this.state) {
-      case StateType.StateProbe: return this.msgAppProbesPaused;
-      case StateType.StateReplicate: return this.msgAppProbesPaused && this.inflights.full();
+      case StateType.StateProbe: return this.msgAppFlowPaused;
+      case StateType.StateReplicate: return this.msgAppFlowPaused;
       case StateType.StateSnapshot: return true;
       default: return assertNever(this.state);
-    }
-  }
-
-  // shouldSendMsgApp decides whether the leader sends a MsgApp now, given its last and commit
-  // index. In StateReplicate an empty probe is still sent when it can bump the follower's commit
-  // index, or when the probe pause allows it, so that a flow whose acks were lost is eventually
-  // accepted or rejected rather than stuck.
-  shouldSendMsgApp(last: number, commit: number): boolean {
-    switch (this.state) {
-      case StateType.StateProbe:
-        return !this.msgAppProbesPaused;
-      case StateType.StateReplicate:
-        return this.canBumpCommit(commit) ||
-          (this.match < last && (!this.msgAppProbesPaused || this.canSendEntries(last)));
-      case StateType.StateSnapshot:
-        return false;
-      default:
-        return assertNever(this.state);
     }
   }
 

@@ -31,12 +31,13 @@ import { isLocalMsgTarget, StateType, stateTypeName, type ReadState, type SoftSt
 import { ReadOnly, ReadOnlyOption, bytesKey } from './read-only.js';
 import type { Storage } from './storage.js';
 import { RaftLog, newLogWithSize } from './log.js';
-import { type EntryID, type LogSlice } from './log-slice.js';
-import { ProgressTracker, type TrackerConfig, type ProgressMap } from './tracker.js';
-import { Progress, ProgressStateType } from './progress.js';
+import { LogSlice, type EntryID } from './log-slice.js';
+import { ProgressTracker, type TrackerConfig } from './tracker.js';
+import type { ProgressMap } from './progress.js';
+import { Progress, StateType as ProgressStateType } from './progress.js';
 import { Inflights } from './inflights.js';
 import { VoteResult } from './quorum.js';
-import { Changer, restoreConfState, confStateEquivalent, asV2, decodeConfChange, decodeConfChangeV2, encodeConfChangeV2, confChangeV2LeaveJoint, confChangeV2EnterJoint, formatConfChangeProto } from './confchange.js';
+import { Changer, encodeConfChange, restoreConfState, confStateEquivalent, asV2, decodeConfChange, decodeConfChangeV2, encodeConfChangeV2, confChangeV2LeaveJoint, confChangeV2EnterJoint, formatConfChangeProto } from './confchange.js';
 
 export const noLimit = Number.MAX_SAFE_INTEGER;
 
@@ -181,14 +182,10 @@ export function confChangeToMsg(cc: ConfChangeI | null): Message {
   }
   return newMessage({
     type: MessageType.MsgProp,
-    entries: [newEntry({ type: EntryType.EntryConfChange, data: encodeConfChangeFromV1(cc) })],
+    entries: [newEntry({ type: EntryType.EntryConfChange, data: encodeConfChange(cc) })],
   });
 }
 
-import { encodeConfChange } from './confchange.js';
-function encodeConfChangeFromV1(cc: Exclude<ConfChangeI, ConfChangeV2>): Uint8Array {
-  return encodeConfChange(cc);
-}
 
 // decodeEntryConfChange returns the conf change an entry carries, or null for a normal entry.
 export function decodeEntryConfChange(e: Entry): ConfChangeI | null {
@@ -322,13 +319,9 @@ export class Raft {
     if (pr.isPaused()) return false;
 
     const prevIndex = pr.next - 1;
-    let prevTerm: number;
-    try {
-      prevTerm = this.raftLog.term(prevIndex);
-    } catch {
-      // The log was compacted past pr.next: only a snapshot can catch this follower up.
-      return this.maybeSendSnapshot(to, pr);
-    }
+    const prevTerm = this.raftLog.tryTerm(prevIndex);
+    // The log was compacted past pr.next: only a snapshot can catch this follower up.
+    if (prevTerm < 0) return this.maybeSendSnapshot(to, pr);
 
     let ents: Entry[] = [];
     let entsErr = false;
@@ -381,12 +374,12 @@ export class Raft {
     const sterm = snapshot.metadata.term;
     if (this.logger.enabled(LogLevel.Debug)) {
       this.logger.debug(
-        `${hex(this.id)} [firstindex: ${this.raftLog.firstIndex()}, commit: ${this.raftLog.committed}] sent snapshot[index: ${sindex}, term: ${sterm}] to ${hex(to)} [${pr.string()}]`,
+        `${hex(this.id)} [firstindex: ${this.raftLog.firstIndex()}, commit: ${this.raftLog.committed}] sent snapshot[index: ${sindex}, term: ${sterm}] to ${hex(to)} [${pr.toString()}]`,
       );
     }
     pr.becomeSnapshot(sindex);
     if (this.logger.enabled(LogLevel.Debug)) {
-      this.logger.debug(`${hex(this.id)} paused sending replication messages to ${hex(to)} [${pr.string()}]`);
+      this.logger.debug(`${hex(this.id)} paused sending replication messages to ${hex(to)} [${pr.toString()}]`);
     }
     this.send(newMessage({ to, type: MessageType.MsgSnap, snapshot }));
     return true;
@@ -433,10 +426,10 @@ export class Raft {
       const m = confChangeToMsg(null);
       try {
         this.step(m);
-        this.logger.info(`initiating automatic transition out of joint configuration ${this.trk.config.string()}`);
+        this.logger.info(`initiating automatic transition out of joint configuration ${this.trk.config.toString()}`);
       } catch (err) {
         if (this.logger.enabled(LogLevel.Debug)) {
-          this.logger.debug(`not initiating automatic transition out of joint configuration ${this.trk.config.string()}: ${(err as Error).message}`);
+          this.logger.debug(`not initiating automatic transition out of joint configuration ${this.trk.config.toString()}: ${(err as Error).message}`);
         }
       }
     }
@@ -466,9 +459,17 @@ export class Raft {
     this.abortLeaderTransfer();
     this.trk.resetVotes();
     const lastIndex = this.raftLog.lastIndex();
+    const prs = this.trk.progress;
     this.trk.visit((id, pr) => {
-      pr.resetForNewTerm(lastIndex + 1, new Inflights(this.trk.maxInflight, this.trk.maxInflightBytes));
-      if (id === this.id) pr.match = lastIndex;
+      prs.set(
+        id,
+        new Progress({
+          match: id === this.id ? lastIndex : 0,
+          next: lastIndex + 1,
+          inflights: new Inflights(this.trk.maxInflight, this.trk.maxInflightBytes),
+          isLearner: pr.isLearner,
+        }),
+      );
     });
     this.pendingConfIndex = 0;
     this.uncommittedSize = 0;
@@ -820,7 +821,7 @@ export class Raft {
           const cc = decodeEntryConfChange(e);
           if (cc === null) continue;
           const alreadyPending = this.pendingConfIndex > this.raftLog.applied;
-          const alreadyJoint = this.trk.config.voters.outgoing.size() > 0;
+          const alreadyJoint = this.trk.config.voters.outgoing.size > 0;
           const wantsLeaveJoint = asV2(cc).changes.length === 0;
           let failedCheck = '';
           if (alreadyPending) {
@@ -832,7 +833,7 @@ export class Raft {
           }
           if (failedCheck !== '' && !this.disableConfChangeValidation) {
             this.logger.info(
-              `${hex(this.id)} ignoring conf change ${formatConfChangeProto(cc)} at config ${this.trk.config.string()}: ${failedCheck}`,
+              `${hex(this.id)} ignoring conf change ${formatConfChangeProto(cc)} at config ${this.trk.config.toString()}: ${failedCheck}`,
             );
             ents[i] = newEntry({ type: EntryType.EntryNormal });
           } else {
@@ -883,7 +884,7 @@ export class Raft {
         }
         if (this.readOnly.option !== ReadOnlyOption.ReadOnlySafe || m.context.length === 0) return;
         const acks = this.readOnly.recvAck(m.from, m.context);
-        if (this.trk.config.voters.voteResult(acks) !== VoteResult.VoteWon) return;
+        if (acks === null || this.trk.config.voters.voteResult(acks) !== VoteResult.VoteWon) return;
         const rss = this.readOnly.advance(m);
         for (const rs of rss) {
           const resp = this.responseToReadIndexReq(rs.req, rs.index);
@@ -896,7 +897,7 @@ export class Raft {
         if (!m.reject) {
           pr.becomeProbe();
           if (this.logger.enabled(LogLevel.Debug)) {
-            this.logger.debug(`${hex(this.id)} snapshot succeeded, resumed sending replication messages to ${hex(m.from)} [${pr.string()}]`);
+            this.logger.debug(`${hex(this.id)} snapshot succeeded, resumed sending replication messages to ${hex(m.from)} [${pr.toString()}]`);
           }
         } else {
           // Order matters: clear the pending snapshot first, or we would probe from an index the
@@ -904,7 +905,7 @@ export class Raft {
           pr.pendingSnapshot = 0;
           pr.becomeProbe();
           if (this.logger.enabled(LogLevel.Debug)) {
-            this.logger.debug(`${hex(this.id)} snapshot failed, resumed sending replication messages to ${hex(m.from)} [${pr.string()}]`);
+            this.logger.debug(`${hex(this.id)} snapshot failed, resumed sending replication messages to ${hex(m.from)} [${pr.toString()}]`);
           }
         }
         // Wait for the follower's MsgAppResp (success) or a heartbeat interval (failure).
@@ -914,7 +915,7 @@ export class Raft {
         // An unreachable peer probably lost appends sent optimistically.
         if (pr.state === ProgressStateType.StateReplicate) pr.becomeProbe();
         if (this.logger.enabled(LogLevel.Debug)) {
-          this.logger.debug(`${hex(this.id)} failed to send message to ${hex(m.from)} because it is unreachable [${pr.string()}]`);
+          this.logger.debug(`${hex(this.id)} failed to send message to ${hex(m.from)} because it is unreachable [${pr.toString()}]`);
         }
         break;
       case MessageType.MsgTransferLeader: {
@@ -977,7 +978,7 @@ export class Raft {
       }
       if (pr.maybeDecrTo(m.index, nextProbeIdx)) {
         if (this.logger.enabled(LogLevel.Debug)) {
-          this.logger.debug(`${hex(this.id)} decreased progress of ${hex(m.from)} to [${pr.string()}]`);
+          this.logger.debug(`${hex(this.id)} decreased progress of ${hex(m.from)} to [${pr.toString()}]`);
         }
         if (pr.state === ProgressStateType.StateReplicate) pr.becomeProbe();
         this.sendAppend(m.from);
@@ -992,7 +993,7 @@ export class Raft {
       } else if (pr.state === ProgressStateType.StateSnapshot && pr.match + 1 >= this.raftLog.firstIndex()) {
         // Whatever snapshot the follower applied, it can now be caught up from the log.
         if (this.logger.enabled(LogLevel.Debug)) {
-          this.logger.debug(`${hex(this.id)} recovered from needing snapshot, resumed sending replication messages to ${hex(m.from)} [${pr.string()}]`);
+          this.logger.debug(`${hex(this.id)} recovered from needing snapshot, resumed sending replication messages to ${hex(m.from)} [${pr.toString()}]`);
         }
         pr.becomeProbe();
         pr.becomeReplicate();
@@ -1136,7 +1137,7 @@ export class Raft {
   }
 
   handleAppendEntries(m: Message): void {
-    const a: LogSlice = { term: m.term, prev: { term: m.logTerm, index: m.index }, entries: m.entries };
+    const a = new LogSlice(m.term, { term: m.logTerm, index: m.index }, m.entries);
     if (a.prev.index < this.raftLog.committed) {
       this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: this.raftLog.committed }));
       return;
@@ -1252,7 +1253,7 @@ export class Raft {
   switchToConfig(cfg: TrackerConfig, prs: ProgressMap): ConfState {
     this.trk.config = cfg;
     this.trk.progress = prs;
-    this.logger.info(`${hex(this.id)} switched to configuration ${this.trk.config.string()}`);
+    this.logger.info(`${hex(this.id)} switched to configuration ${this.trk.config.toString()}`);
     const cs = this.trk.confState();
     const pr = this.trk.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;

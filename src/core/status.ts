@@ -43,7 +43,7 @@ export function getStatus(r: Raft): Status {
 export function statusJSON(s: Status): Record<string, unknown> {
   const progress: Record<string, unknown> = {};
   for (const [id, pr] of s.progress) {
-    progress[id.toString(16)] = { match: pr.match, next: pr.next, state: pr.string().split(' ')[0] };
+    progress[id.toString(16)] = { match: pr.match, next: pr.next, state: pr.toString().split(' ')[0] };
   }
   return {
     id: s.id.toString(16),

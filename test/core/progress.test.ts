@@ -20,7 +20,7 @@ test('progress string', () => {
     state: StateType.StateSnapshot,
     pendingSnapshot: 123,
     recentActive: false,
-    msgAppProbesPaused: true,
+    msgAppFlowPaused: true,
     isLearner: true,
     inflights,
   });
@@ -28,7 +28,7 @@ test('progress string', () => {
 
   const full = new Inflights(3, 0);
   for (const i of [12, 13, 14]) full.add(i, 1);
-  const rep = new Progress({ match: 11, next: 15, state: StateType.StateReplicate, recentActive: true, msgAppProbesPaused: true, inflights: full });
+  const rep = new Progress({ match: 11, next: 15, state: StateType.StateReplicate, recentActive: true, msgAppFlowPaused: true, inflights: full });
   assert.equal(rep.toString(), 'StateReplicate match=11 next=15 paused inflight=3[full]');
 });
 
@@ -37,24 +37,23 @@ test('progress isPaused', () => {
     [StateType.StateProbe, false, false],
     [StateType.StateProbe, true, true],
     [StateType.StateReplicate, false, false],
-    // In StateReplicate the probe pause alone does not pause: the window must be full as well.
-    [StateType.StateReplicate, true, false],
+    [StateType.StateReplicate, true, true],
     [StateType.StateSnapshot, false, true],
     [StateType.StateSnapshot, true, true],
   ];
   cases.forEach(([state, paused, w], i) => {
-    const p = new Progress({ state, msgAppProbesPaused: paused, inflights: ins() });
+    const p = new Progress({ state, msgAppFlowPaused: paused, inflights: ins() });
     assert.equal(p.isPaused(), w, `#${i}`);
   });
   const full = new Inflights(1, 0);
   full.add(1, 1);
-  assert.equal(new Progress({ state: StateType.StateReplicate, msgAppProbesPaused: true, inflights: full }).isPaused(), true);
+  assert.equal(new Progress({ state: StateType.StateReplicate, msgAppFlowPaused: true, inflights: full }).isPaused(), true);
 });
 
 test('progress maybeDecrTo resumes probes', () => {
-  const p = new Progress({ next: 2, msgAppProbesPaused: true, inflights: ins() });
+  const p = new Progress({ next: 2, msgAppFlowPaused: true, inflights: ins() });
   p.maybeDecrTo(1, 1);
-  assert.equal(p.msgAppProbesPaused, false);
+  assert.equal(p.msgAppFlowPaused, false);
 });
 
 test('progress becomeProbe', () => {
@@ -137,41 +136,56 @@ test('progress maybeDecrTo', () => {
 
 test('progress sentEntries and flow control in StateReplicate', () => {
   const p = new Progress({ state: StateType.StateReplicate, match: 4, next: 5, inflights: new Inflights(2, 0) });
-  assert.equal(p.canSendEntries(10), true);
   p.sentEntries(3, 30);
   assert.equal(p.next, 8);
-  assert.equal(p.msgAppProbesPaused, true);
+  // One slot left: the flow is not paused yet.
+  assert.equal(p.msgAppFlowPaused, false);
+  assert.equal(p.isPaused(), false);
   p.sentEntries(2, 20);
   assert.equal(p.next, 10);
   assert.equal(p.inflights.full(), true);
-  assert.equal(p.canSendEntries(12), false);
+  // A full window pauses the flow, and the progress says so.
   assert.equal(p.isPaused(), true);
-  // Everything in flight, window full: only a commit bump justifies a message.
-  assert.equal(p.shouldSendMsgApp(9, 0), false);
-  assert.equal(p.shouldSendMsgApp(9, 6), true);
-  p.sentCommit(6);
-  assert.equal(p.pendingCommit, 6);
-  assert.equal(p.shouldSendMsgApp(9, 6), false);
+  assert.equal(p.toString(), "StateReplicate match=4 next=10 paused inactive inflight=2[full]");
+  // An ack frees the window and resumes the flow.
   p.inflights.freeLE(7);
   assert.equal(p.maybeUpdate(7), true);
-  assert.equal(p.canSendEntries(12), true);
-  // pendingCommit never reaches past next-1.
-  p.sentCommit(100);
-  assert.equal(p.pendingCommit, 9);
-  // A rejection in StateReplicate falls back to match+1 and lowers pendingCommit with it.
+  assert.equal(p.isPaused(), false);
+  // A rejection in StateReplicate falls back to match+1.
   assert.equal(p.maybeDecrTo(9, 8), true);
   assert.equal(p.next, 8);
-  assert.equal(p.pendingCommit, 7);
+});
+
+test('progress canBumpCommit tracks the commit index sent', () => {
+  const p = new Progress({ state: StateType.StateReplicate, match: 4, next: 10, inflights: ins() });
+  assert.equal(p.canBumpCommit(6), true);
+  p.sentCommit(6);
+  assert.equal(p.canBumpCommit(6), false);
+  assert.equal(p.canBumpCommit(7), true);
+  // Once the follower was sent a commit index reaching next-1, nothing more can bump it eagerly.
+  p.sentCommit(9);
+  assert.equal(p.canBumpCommit(12), false);
+  // Probing again regresses what we assume the follower got to next-1.
+  p.becomeProbe();
+  assert.equal(p.next, 5);
+  assert.equal(p.sentCommitIndex, 4);
+  // A snapshot sends its index as the commit.
+  p.becomeSnapshot(20);
+  assert.equal(p.next, 21);
+  assert.equal(p.sentCommitIndex, 20);
 });
 
 test('progress sentEntries in StateProbe only pauses', () => {
   const p = new Progress({ state: StateType.StateProbe, match: 0, next: 5, inflights: ins() });
-  assert.equal(p.shouldSendMsgApp(10, 0), true);
+  assert.equal(p.isPaused(), false);
+  p.sentEntries(0, 0);
+  // An empty probe does not pause (etcd keeps this behaviour).
+  assert.equal(p.isPaused(), false);
   p.sentEntries(3, 30);
   assert.equal(p.next, 5);
   assert.equal(p.inflights.count(), 0);
-  assert.equal(p.shouldSendMsgApp(10, 0), false);
-  assert.equal(new Progress({ state: StateType.StateSnapshot, inflights: ins() }).shouldSendMsgApp(10, 10), false);
+  assert.equal(p.isPaused(), true);
+  assert.equal(new Progress({ state: StateType.StateSnapshot, inflights: ins() }).isPaused(), true);
 });
 
 test('progress map string and tracker', () => {
