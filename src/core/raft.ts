@@ -27,6 +27,7 @@ import {
 import { ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, RaftError } from './errors.js';
 import { LogLevel, silentLogger, type Logger } from './logger.js';
 import { Rng } from './rand.js';
+import type { Mutation } from './mutations.js';
 import { isLocalMsgTarget, StateType, stateTypeName, type ReadState, type SoftState } from './ready.js';
 import { ReadOnly, ReadOnlyOption, bytesKey } from './read-only.js';
 import type { Storage } from './storage.js';
@@ -76,6 +77,8 @@ export interface Config {
   // rng drives the randomized election timeout; the only randomness in the core. Defaults to a
   // generator seeded from the node id, so that a run without one is still reproducible.
   rng?: Rng;
+  // mutations switch off safety rules on purpose, for the fuzzer's mutant runs only.
+  mutations?: ReadonlySet<Mutation>;
 }
 
 interface ValidConfig {
@@ -98,6 +101,7 @@ interface ValidConfig {
   disableConfChangeValidation: boolean;
   stepDownOnRemoval: boolean;
   rng: Rng;
+  mutations: ReadonlySet<Mutation>;
 }
 
 export function validateConfig(c: Config): ValidConfig {
@@ -141,6 +145,7 @@ export function validateConfig(c: Config): ValidConfig {
     disableConfChangeValidation: c.disableConfChangeValidation ?? false,
     stepDownOnRemoval: c.stepDownOnRemoval ?? false,
     rng: c.rng ?? new Rng(c.id),
+    mutations: c.mutations ?? new Set(),
   };
 }
 
@@ -230,6 +235,8 @@ export class Raft {
   readonly logger: Logger;
   readonly rng: Rng;
   pendingReadIndexMessages: Message[] = [];
+  private readonly mutantCommitOldTerm: boolean;
+  private readonly mutantVoteWithoutLogCheck: boolean;
 
   constructor(c: Config) {
     const cfg = validateConfig(c);
@@ -249,6 +256,8 @@ export class Raft {
     this.disableProposalForwarding = cfg.disableProposalForwarding;
     this.disableConfChangeValidation = cfg.disableConfChangeValidation;
     this.stepDownOnRemoval = cfg.stepDownOnRemoval;
+    this.mutantCommitOldTerm = cfg.mutations.has('commit-old-term');
+    this.mutantVoteWithoutLogCheck = cfg.mutations.has('vote-without-log-check');
 
     const lastID = this.raftLog.lastEntryID();
     const [tcfg, prs] = restoreConfState(new Changer(this.trk, lastID.index), cs);
@@ -444,7 +453,16 @@ export class Raft {
   // maybeCommit advances the commit index to what a quorum holds, but only through an entry of the
   // current term (Raft §5.4.2, Figure 8): raftLog.maybeCommit checks the term at that index.
   maybeCommit(): boolean {
-    return this.raftLog.maybeCommit({ term: this.term, index: this.trk.committed() });
+    const index = this.trk.committed();
+    if (this.mutantCommitOldTerm) {
+      // Mutant: commit whatever a quorum holds, whatever its term.
+      if (index > this.raftLog.committed && index <= this.raftLog.lastIndex()) {
+        this.raftLog.commitTo(index);
+        return true;
+      }
+      return false;
+    }
+    return this.raftLog.maybeCommit({ term: this.term, index });
   }
 
   reset(term: number): void {
@@ -747,7 +765,7 @@ export class Raft {
         // ...and the candidate's log is at least as up to date as ours (Raft §5.4.1).
         const lastID = this.raftLog.lastEntryID();
         const candLastID: EntryID = { term: m.logTerm, index: m.index };
-        if (canVote && this.raftLog.isUpToDate(candLastID)) {
+        if (canVote && (this.mutantVoteWithoutLogCheck || this.raftLog.isUpToDate(candLastID))) {
           // Learners vote too: a learner promoted by a committed change it has not yet applied must
           // help elect the leader that will tell it.
           this.logger.info(
