@@ -28,6 +28,7 @@ import { ErrProposalDropped, ErrSnapshotTemporarilyUnavailable, RaftError } from
 import { LogLevel, silentLogger, type Logger } from './logger.js';
 import { Rng } from './rand.js';
 import type { Mutation } from './mutations.js';
+import type { FastConfig } from './fast-config.js';
 import { isLocalMsgTarget, StateType, stateTypeName, type ReadState, type SoftState } from './ready.js';
 import { ReadOnly, ReadOnlyOption, bytesKey } from './read-only.js';
 import type { Storage } from './storage.js';
@@ -79,6 +80,8 @@ export interface Config {
   rng?: Rng;
   // mutations switch off safety rules on purpose, for the fuzzer's mutant runs only.
   mutations?: ReadonlySet<Mutation>;
+  // fast enables the Fast Raft extension (fast.ts); absent or disabled means classic Raft.
+  fast?: FastConfig | undefined;
 }
 
 interface ValidConfig {
