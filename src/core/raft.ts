@@ -29,6 +29,7 @@ import { LogLevel, silentLogger, type Logger } from './logger.js';
 import { Rng } from './rand.js';
 import type { Mutation } from './mutations.js';
 import type { FastConfig } from './fast-config.js';
+import { FastTrack } from './fast.js';
 import { isLocalMsgTarget, StateType, stateTypeName, type ReadState, type SoftState } from './ready.js';
 import { ReadOnly, ReadOnlyOption, bytesKey } from './read-only.js';
 import type { Storage } from './storage.js';
@@ -238,6 +239,9 @@ export class Raft {
   readonly logger: Logger;
   readonly rng: Rng;
   pendingReadIndexMessages: Message[] = [];
+  readonly mutations: ReadonlySet<Mutation>;
+  // The Fast Raft extension; null for classic Raft (and for fastraft with the fast path off).
+  fast: FastTrack | null = null;
   private readonly mutantCommitOldTerm: boolean;
   private readonly mutantVoteWithoutLogCheck: boolean;
 
@@ -259,6 +263,7 @@ export class Raft {
     this.disableProposalForwarding = cfg.disableProposalForwarding;
     this.disableConfChangeValidation = cfg.disableConfChangeValidation;
     this.stepDownOnRemoval = cfg.stepDownOnRemoval;
+    this.mutations = cfg.mutations;
     this.mutantCommitOldTerm = cfg.mutations.has('commit-old-term');
     this.mutantVoteWithoutLogCheck = cfg.mutations.has('vote-without-log-check');
 
@@ -268,6 +273,7 @@ export class Raft {
 
     if (!isEmptyHardState(hs)) this.loadState(hs);
     if (cfg.applied > 0) this.raftLog.appliedTo(cfg.applied, 0);
+    this.fast = c.fast !== undefined && c.fast.enabled ? new FastTrack(this, c.fast) : null;
     this.becomeFollower(this.term, None);
 
     if (this.logger.enabled(LogLevel.Info)) {
@@ -312,7 +318,13 @@ export class Raft {
       // Proposals and read requests are forwarded to the leader as if they were local: no term.
       if (t !== MessageType.MsgProp && t !== MessageType.MsgReadIndex) m.term = this.term;
     }
-    if (t === MessageType.MsgAppResp || t === MessageType.MsgVoteResp || t === MessageType.MsgPreVoteResp) {
+    if (
+      t === MessageType.MsgAppResp ||
+      t === MessageType.MsgVoteResp ||
+      t === MessageType.MsgPreVoteResp ||
+      // A fast vote vouches for a self-approved entry: it must be durable first.
+      t === MessageType.MsgFastVote
+    ) {
       this.msgsAfterAppend.push(m);
     } else {
       if (m.to === this.id) this.logger.panic(`message should not be self-addressed when sending ${messageTypeName(t)}`);
@@ -465,13 +477,32 @@ export class Raft {
       }
       return false;
     }
-    return this.raftLog.maybeCommit({ term: this.term, index });
+    let changed = this.raftLog.maybeCommit({ term: this.term, index });
+    if (this.fast !== null && this.fast.extendCommit()) changed = true;
+    return changed;
+  }
+
+  // appendDecided appends the entry the leader decided for the next index on the fast track (or
+  // its classic fallback). Voters already hold it, so the uncommitted-size limit does not apply.
+  appendDecided(e: Entry): void {
+    const li = this.raftLog.lastIndex();
+    if (e.index !== li + 1) this.logger.panic(`decided entry at ${e.index} does not follow last index ${li}`);
+    this.uncommittedSize += payloadsSizeBytes([e]);
+    this.raftLog.append([e]);
+    this.send(newMessage({ to: this.id, type: MessageType.MsgAppResp, index: e.index }));
+  }
+
+  // lastVoteEntryID is what elections compare: the last entry, or under Fast Raft the last
+  // leader-approved one, since a self-approved suffix is only a set of proposals.
+  lastVoteEntryID(): EntryID {
+    return this.fast !== null ? this.fast.laLastEntryID() : this.raftLog.lastEntryID();
   }
 
   reset(term: number): void {
     if (this.term !== term) {
       this.term = term;
       this.vote = None;
+      if (this.fast !== null) this.fast.onTermChange();
     }
     this.lead = None;
     this.electionElapsed = 0;
@@ -517,6 +548,7 @@ export class Raft {
   tick(): void {
     if (this.state === StateType.StateLeader) this.tickHeartbeat();
     else this.tickElection();
+    if (this.fast !== null) this.fast.tick();
   }
 
   tickElection(): void {
@@ -564,6 +596,7 @@ export class Raft {
     this.reset(term);
     this.lead = lead;
     this.state = StateType.StateFollower;
+    if (this.fast !== null) this.fast.onStepDown();
     this.logger.info(`${hex(this.id)} became follower at term ${this.term}`);
   }
 
@@ -572,6 +605,10 @@ export class Raft {
     this.reset(this.term + 1);
     this.vote = this.id;
     this.state = StateType.StateCandidate;
+    if (this.fast !== null) {
+      this.fast.onStepDown();
+      this.fast.resetElection();
+    }
     this.logger.info(`${hex(this.id)} became candidate at term ${this.term}`);
   }
 
@@ -587,6 +624,9 @@ export class Raft {
 
   becomeLeader(): void {
     if (this.state === StateType.StateFollower) this.logger.panic('invalid transition [follower -> leader]');
+    // Fast Raft: first carry over whatever may have been fast-committed (vote hints), over our
+    // own self-approved suffix, so that the term starts from a leader-approved log.
+    if (this.fast !== null) this.fast.recover();
     this.reset(this.term);
     this.lead = this.id;
     this.state = StateType.StateLeader;
@@ -597,6 +637,7 @@ export class Raft {
     // Conservatively treat everything in the log as a possibly pending conf change, rather than
     // scanning the uncommitted tail.
     this.pendingConfIndex = this.raftLog.lastIndex();
+    if (this.fast !== null) this.fast.onBecomeLeader();
     // The empty entry of the new term (Raft §8): committing it commits every earlier entry, since a
     // leader may only count replicas for entries of its own term.
     if (!this.appendEntry([newEntry({})])) this.logger.panic('empty entry was dropped');
@@ -661,7 +702,7 @@ export class Raft {
         this.send(newMessage({ to: id, term, type: voteRespMsgType(voteMsg) }));
         continue;
       }
-      const last = this.raftLog.lastEntryID();
+      const last = this.lastVoteEntryID();
       this.logger.info(
         `${hex(this.id)} [logterm: ${last.term}, index: ${last.index}] sent ${messageTypeName(voteMsg)} request to ${hex(id)} at term ${this.term}`,
       );
@@ -766,9 +807,10 @@ export class Raft {
           (this.vote === None && this.lead === None) ||
           (m.type === MessageType.MsgPreVote && m.term > this.term);
         // ...and the candidate's log is at least as up to date as ours (Raft §5.4.1).
-        const lastID = this.raftLog.lastEntryID();
+        const lastID = this.lastVoteEntryID();
         const candLastID: EntryID = { term: m.logTerm, index: m.index };
-        if (canVote && (this.mutantVoteWithoutLogCheck || this.raftLog.isUpToDate(candLastID))) {
+        const upToDate = candLastID.term > lastID.term || (candLastID.term === lastID.term && candLastID.index >= lastID.index);
+        if (canVote && (this.mutantVoteWithoutLogCheck || upToDate)) {
           // Learners vote too: a learner promoted by a committed change it has not yet applied must
           // help elect the leader that will tell it.
           this.logger.info(
@@ -776,7 +818,11 @@ export class Raft {
           );
           // Answer with the message's term, not ours: a pre-candidate asks about a future term and
           // would ignore a response carrying our older one.
-          this.send(newMessage({ to: m.from, term: m.term, type: voteRespMsgType(m.type) }));
+          const resp = newMessage({ to: m.from, term: m.term, type: voteRespMsgType(m.type) });
+          // Fast Raft: our entries above the candidate's LA prefix, so that it can recover
+          // anything that may have been fast-committed.
+          if (this.fast !== null && m.type === MessageType.MsgVote) resp.entries = this.fast.hintsFor(m.index);
+          this.send(resp);
           if (m.type === MessageType.MsgVote) {
             this.electionElapsed = 0;
             this.vote = m.from;
@@ -824,8 +870,18 @@ export class Raft {
           if (id !== this.id) pr.recentActive = false;
         });
         return;
+      case MessageType.MsgFastProp:
+        if (this.fast !== null) this.fast.handleFastProp(m);
+        return;
+      case MessageType.MsgFastVote: {
+        const vpr = this.trk.progress.get(m.from);
+        if (vpr !== undefined) vpr.recentActive = true;
+        if (this.fast !== null) this.fast.handleFastVote(m);
+        return;
+      }
       case MessageType.MsgProp: {
         if (m.entries.length === 0) this.logger.panic(`${hex(this.id)} stepped empty MsgProp`);
+        if (this.proposeFast(m)) return;
         if (!this.trk.progress.has(this.id)) {
           // Removed from the configuration while leading: take no new proposals.
           throw ErrProposalDropped;
@@ -1072,6 +1128,9 @@ export class Raft {
         break;
     }
     if (m.type === myVoteRespType) {
+      if (this.fast !== null && m.type === MessageType.MsgVoteResp && !m.reject && m.entries.length > 0) {
+        this.fast.recordHints(m.from, m.entries);
+      }
       const { granted, rejected, result } = this.poll(m.from, m.type, !m.reject);
       this.logger.info(`${hex(this.id)} has received ${granted} ${messageTypeName(m.type)} votes and ${rejected} vote rejections`);
       if (result === VoteResult.VoteWon) {
@@ -1088,9 +1147,23 @@ export class Raft {
     }
   }
 
+  // proposeFast sends a local proposal of normal entries down the fast track; conf changes and
+  // forwarded proposals stay on the classic one. Returns false when the caller should go classic.
+  private proposeFast(m: Message): boolean {
+    if (this.fast === null || (m.from !== this.id && m.from !== None) || !this.fast.canPropose()) return false;
+    if (this.state === StateType.StateLeader && (!this.trk.progress.has(this.id) || this.leadTransferee !== None)) return false;
+    for (const e of m.entries) if (e.type !== EntryType.EntryNormal) return false;
+    this.fast.propose(m.entries);
+    return true;
+  }
+
   private stepFollower(m: Message): void {
     switch (m.type) {
+      case MessageType.MsgFastProp:
+        if (this.fast !== null) this.fast.handleFastProp(m);
+        return;
       case MessageType.MsgProp:
+        if (this.proposeFast(m)) return;
         if (this.lead === None) {
           this.logger.info(`${hex(this.id)} no leader at term ${this.term}; dropping proposal`);
           throw ErrProposalDropped;
@@ -1158,6 +1231,10 @@ export class Raft {
   }
 
   handleAppendEntries(m: Message): void {
+    if (this.fast !== null) {
+      this.fast.handleAppendEntries(m);
+      return;
+    }
     const a = new LogSlice(m.term, { term: m.logTerm, index: m.index }, m.entries);
     if (a.prev.index < this.raftLog.committed) {
       this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: this.raftLog.committed }));
@@ -1243,6 +1320,7 @@ export class Raft {
       this.logger.panic(`unable to restore config ${formatConfStateGo(cs)}: ${(err as Error).message}`);
     }
     this.assertConfStatesEquivalent(cs, this.switchToConfig(restored[0], restored[1]));
+    if (this.fast !== null) this.fast.afterRestore(s.metadata.index);
     const last = this.raftLog.lastEntryID();
     this.logger.info(
       `${hex(this.id)} [commit: ${this.raftLog.committed}, lastindex: ${last.index}, lastterm: ${last.term}] restored snapshot [index: ${id.index}, term: ${id.term}]`,
@@ -1278,6 +1356,7 @@ export class Raft {
     const cs = this.trk.confState();
     const pr = this.trk.progress.get(this.id);
     this.isLearner = pr !== undefined && pr.isLearner;
+    if (this.fast !== null) this.fast.onConfigSwitch();
 
     if ((pr === undefined || this.isLearner) && this.state === StateType.StateLeader) {
       if (this.stepDownOnRemoval) this.becomeFollower(this.term, None);

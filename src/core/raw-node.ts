@@ -252,6 +252,7 @@ export class RawNode {
     if (rd.committedEntries.length > 0) {
       const ents = rd.committedEntries;
       r.raftLog.acceptApplying(ents[ents.length - 1]!.index, entriesSizeBytes(ents), this.applyUnstableEntries());
+      if (r.fast !== null) r.fast.onCommitted(ents);
     }
   }
 

@@ -80,7 +80,9 @@ export interface Entry {
   index: number;
   type: EntryType;
   data: Uint8Array;
+  // Fast Raft only: who inserted the entry, and the digest that identifies the proposal.
   approval?: Approval;
+  digest?: number;
 }
 
 export interface HardState {
@@ -215,6 +217,7 @@ export function newEntry(e: Partial<Entry>): Entry {
     data: e.data ?? EMPTY_BYTES,
   };
   if (e.approval !== undefined) out.approval = e.approval;
+  if (e.digest !== undefined) out.digest = e.digest;
   return out;
 }
 
