@@ -598,7 +598,17 @@ export class FastTrack {
     for (let guard = 0; guard < this.cfg.windowSize; guard++) {
       const k = r.raftLog.lastIndex() + 1;
       const t = this.tallies.get(k);
-      if (t === undefined) break;
+      if (t === undefined) {
+        // Nothing reached us for k while later indices wait: the proposal for k was lost (its
+        // proposer may have crashed). Close k with an empty entry once the wait is long enough,
+        // or the log would stall behind it.
+        if (!this.gapTimedOut(k)) break;
+        this.stats.noopDecisions++;
+        this.stats.fallbacks++;
+        r.appendDecided({ term: r.term, index: k, type: EntryType.EntryNormal, data: EMPTY_BYTES, approval: Approval.LeaderApproved });
+        decided = true;
+        continue;
+      }
       const open = this.fastTrackOpen();
       let chosen: Entry | null = null;
       let fast = false;
@@ -642,6 +652,13 @@ export class FastTrack {
       if (r.maybeCommit()) r.releasePendingReadIndexMessages();
       r.bcastAppend();
     }
+  }
+
+  private gapTimedOut(k: number): boolean {
+    for (const [i, t] of this.tallies) {
+      if (i > k && this.tickCount - t.firstTick >= 2 * this.cfg.decisionTimeoutTicks) return true;
+    }
+    return false;
   }
 
   // mostHeld is the classic-track choice: the entry with the most votes that the leader can ship
