@@ -13,6 +13,7 @@ import { coatyClusterFactory, coatyPackage, coatyVersion, ensureInstalled } from
 import { measure, median, type ClusterFactory, type RunOptions, type Sample } from './workload.js';
 
 const targetRatio = 3;
+const warmupPassMin = 20_000;
 
 interface Options {
   sequentialProposals: number;
@@ -110,7 +111,8 @@ function main(): void {
   // Every repetition gets a fresh cluster warmed up with a tenth of its measured count (at least
   // 1000 proposals); one untimed repetition of every (mode, implementation) pair goes first so that
   // the JIT has compiled all of them before any figure is kept (with less, our first repetition came
-  // out 15-20% below the others).
+  // out 15-20% below the others), and never shorter than warmupPassMin proposals: our core reaches
+  // its optimised code later than coaty does, so short runs on a cold process understate it badly.
   const warmupOf = (measured: number): number => Math.max(1000, Math.floor(measured / 10));
   const optionsOf = (mode: (typeof modes)[number], rep: number, measured: number): RunOptions => ({
     window: mode.window,
@@ -125,7 +127,7 @@ function main(): void {
       `and pipelined (window ${o.window}) ${o.pipelinedProposals} proposals x ${o.repetitions} repetitions; gc between runs: ${gcExposed}`,
   );
   console.log('warm-up: one untimed repetition of each...');
-  for (const mode of modes) for (const impl of impls) measure(impl.factory, optionsOf(mode, 0, mode.measured));
+  for (const mode of modes) for (const impl of impls) measure(impl.factory, optionsOf(mode, 0, Math.max(mode.measured, warmupPassMin)));
 
   const samples = new Map<string, Sample[]>();
   for (let rep = 1; rep <= o.repetitions; rep++) {
