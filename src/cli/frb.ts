@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runDemo } from './demo.js';
+import { validateCommand } from './validate.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -33,6 +34,8 @@ export function buildProgram(): Command {
     .action((opts: { size: number; proposals: number; seed: number }) => {
       runDemo(opts, (line) => console.log(line));
     });
+
+  program.addCommand(validateCommand());
 
   return program;
 }
