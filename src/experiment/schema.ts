@@ -84,7 +84,7 @@ export const experimentDefaults = Object.freeze({
   mode: 'sim' as ExperimentMode,
   seed: 1,
   repeat: 1,
-  seeds: 'per_run' as SeedScope,
+  seeds: 'per_repetition' as SeedScope,
   durationUs: 10_000_000,
   proposalsTimeoutUs: 300_000_000,
   warmupUs: 0,

@@ -12,6 +12,7 @@ export const experimentModes: readonly ExperimentMode[] = ['sim', 'live'];
 
 // How each run's seed is derived from the experiment's `seed:`.
 // - per_run: deriveSeed(seed, runIndex); every run of the matrix has its own seed.
+// The default is per_repetition, so that compared points (raft vs fastraft) share schedules.
 // - per_repetition: deriveSeed(seed, repetition); every point of the sweep sees the same seeds,
 //   repetition by repetition (common random numbers), which pairs runs for comparison.
 export type SeedScope = 'per_run' | 'per_repetition';

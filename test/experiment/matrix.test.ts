@@ -49,17 +49,20 @@ test('each run gets its point substituted into a full spec', () => {
   assert.deepEqual(lat.runs.map((r) => r.spec.network.link.loss), [0.01, 0.01]);
 });
 
-test('seeds derive from the experiment seed: per run by default, per repetition on request', () => {
+test('seeds derive from the experiment seed: per repetition by default (paired runs), per run on request', () => {
   const m = expandMatrix(parseExperiment(twoAxes, 'm.yaml'));
-  assert.deepEqual(m.runs.map((r) => r.seed), m.runs.map((r) => deriveSeed(9, r.index)));
-  assert.equal(new Set(m.runs.map((r) => r.seed)).size, m.runs.length);
-  // Fixed values: a change to deriveSeed or to the matrix order changes every recorded run.
-  assert.deepEqual(m.runs.slice(0, 3).map((r) => r.seed), [deriveSeed(9, 0), deriveSeed(9, 1), deriveSeed(9, 2)]);
+  // Common random numbers: every point of a repetition sees the same seed, so that raft and
+  // fastraft (or any two points) are compared on the same schedule.
+  assert.deepEqual(m.runs.map((r) => r.seed), m.runs.map((r) => deriveSeed(9, r.repetition)));
+  assert.equal(new Set(m.runs.map((r) => r.seed)).size, 2);
   const again = expandMatrix(parseExperiment(twoAxes, 'm.yaml'));
   assert.deepEqual(again.runs.map((r) => [r.id, r.seed]), m.runs.map((r) => [r.id, r.seed]));
 
-  const paired = expandMatrix(parseExperiment(twoAxes.replace('repeat: 2', 'repeat: 2\nseeds: per_repetition'), 'm.yaml'));
-  assert.deepEqual(paired.runs.map((r) => r.seed), paired.runs.map((r) => deriveSeed(9, r.repetition)));
+  const perRun = expandMatrix(parseExperiment(twoAxes.replace('repeat: 2', 'repeat: 2\nseeds: per_run'), 'm.yaml'));
+  assert.deepEqual(perRun.runs.map((r) => r.seed), perRun.runs.map((r) => deriveSeed(9, r.index)));
+  assert.equal(new Set(perRun.runs.map((r) => r.seed)).size, perRun.runs.length);
+  // Fixed values: a change to deriveSeed or to the matrix order changes every recorded run.
+  assert.deepEqual(perRun.runs.slice(0, 3).map((r) => r.seed), [deriveSeed(9, 0), deriveSeed(9, 1), deriveSeed(9, 2)]);
 });
 
 test('no sweep: one point, ids by repetition', () => {
@@ -103,13 +106,14 @@ test('every shipped experiment expands, with unique ids and seeds', () => {
     const m = expandMatrix(spec);
     assert.equal(m.runs.length, spec.runCount, f);
     assert.equal(new Set(m.runs.map((r) => r.id)).size, m.runs.length, `${f}: ids unique`);
-    assert.equal(new Set(m.runs.map((r) => r.seed)).size, m.runs.length, `${f}: seeds unique`);
+    // One seed per repetition, shared by every point of it.
+    assert.equal(new Set(m.runs.map((r) => r.seed)).size, spec.repeat, `${f}: one seed per repetition`);
   }
 });
 
 test('the dry-run table lists every run with its seed and point', () => {
   const lines = formatMatrix(expandMatrix(parseExperiment(twoAxes, 'm.yaml')));
-  assert.equal(lines[0], 'm: 6 points x 2 repetitions = 12 runs (mode sim, seed 9, seeds per_run)');
+  assert.equal(lines[0], 'm: 6 points x 2 repetitions = 12 runs (mode sim, seed 9, seeds per_repetition)');
   assert.match(lines[1]!, /^#\s+run id\s+seed\s+cluster\.protocol\s+cluster\.size$/);
   assert.equal(lines.length, 2 + 12);
   assert.match(lines[2]!, new RegExp(`^0\\s+protocol=raft,size=3,rep=0\\s+${deriveSeed(9, 0)}\\s+raft\\s+3$`));

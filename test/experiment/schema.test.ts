@@ -81,7 +81,7 @@ test('a minimal file gets every default, in internal units', () => {
   assert.equal(spec.mode, 'sim');
   assert.equal(spec.seed, 1);
   assert.equal(spec.repeat, 1);
-  assert.equal(spec.seeds, 'per_run');
+  assert.equal(spec.seeds, 'per_repetition');
   assert.deepEqual(spec.stop, { kind: 'duration', durationUs: 10_000_000 });
   assert.equal(spec.warmupUs, 0);
   assert.deepEqual(spec.cluster, {
