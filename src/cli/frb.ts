@@ -5,6 +5,9 @@ import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runDemo } from './demo.js';
 import { validateCommand } from './validate.js';
+import { reportCommand } from './report.js';
+import { compareCommand } from './compare.js';
+import { checkCommand } from './check.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -36,6 +39,9 @@ export function buildProgram(): Command {
     });
 
   program.addCommand(validateCommand());
+  program.addCommand(reportCommand());
+  program.addCommand(compareCommand());
+  program.addCommand(checkCommand());
 
   return program;
 }
