@@ -1,0 +1,263 @@
+// Binary records of the LMDB store. Every record starts with a kind byte and ends with a CRC-32 of
+// everything before it: LMDB has no checksums of its own, and a flipped bit in an entry must stop
+// the node loudly rather than be replayed to a state machine. Numbers are float64 little-endian,
+// exact for the integers the core uses (terms, indices, ids and 53-bit digests).
+
+import * as zlib from 'node:zlib';
+import type { Approval, ConfState, Entry, EntryType, HardState, SnapshotMetadata } from '../core/types.js';
+
+// Record kinds; a new layout of a record gets a new kind, never a reinterpretation of an old one.
+export const enum RecordKind {
+  Identity = 0xa0,
+  HardState = 0xa1,
+  CompactionPoint = 0xa2,
+  SnapshotMeta = 0xa3,
+  SnapshotData = 0xa4,
+  Entry = 0xe1,
+}
+
+// STORE_FORMAT_VERSION is recorded in the identity record; a store of another version is refused.
+export const STORE_FORMAT_VERSION = 1;
+
+const CRC_BYTES = 4;
+
+type Crc32 = (data: Uint8Array, value?: number) => number;
+
+// zlib.crc32 is native from Node 20.15 on; the table version keeps older 20.x working.
+const crc32: Crc32 =
+  typeof (zlib as { crc32?: Crc32 }).crc32 === 'function' ? (zlib as { crc32: Crc32 }).crc32 : tableCrc32();
+
+function tableCrc32(): Crc32 {
+  const table = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    table[n] = c >>> 0;
+  }
+  return (data: Uint8Array, value = 0): number => {
+    let c = (value ^ 0xffffffff) >>> 0;
+    for (let i = 0; i < data.length; i++) c = table[(c ^ data[i]!) & 0xff]! ^ (c >>> 8);
+    return (c ^ 0xffffffff) >>> 0;
+  };
+}
+
+// RecordError carries what is wrong with a record; the store turns it into a StorageCorruptError
+// naming its path and the record's key.
+export class RecordError extends Error {
+  override name = 'RecordError';
+}
+
+function seal(buf: Buffer): Buffer {
+  const end = buf.length - CRC_BYTES;
+  buf.writeUInt32LE(crc32(buf.subarray(0, end)), end);
+  return buf;
+}
+
+// open checks the kind, the minimum length and the checksum of a record and returns it as a Buffer.
+function open(buf: Uint8Array, kind: RecordKind, minBytes: number, what: string): Buffer {
+  const b = Buffer.isBuffer(buf) ? buf : Buffer.from(buf.buffer, buf.byteOffset, buf.byteLength);
+  if (b.length < minBytes + CRC_BYTES) throw new RecordError(`${what}: record too short (${b.length} bytes)`);
+  if (b[0] !== kind) throw new RecordError(`${what}: unknown record kind 0x${b[0]!.toString(16)}`);
+  const end = b.length - CRC_BYTES;
+  const want = b.readUInt32LE(end);
+  const got = crc32(b.subarray(0, end));
+  if (want !== got) throw new RecordError(`${what}: checksum mismatch (stored ${want.toString(16)}, computed ${got.toString(16)})`);
+  return b;
+}
+
+function checkInt(x: number, what: string): number {
+  if (!Number.isSafeInteger(x) || x < 0) throw new RecordError(`${what}: bad number ${x}`);
+  return x;
+}
+
+// --- entries ---------------------------------------------------------------------------------------
+// kind u8 | type u8 | flags u8 (1: approval, 2: digest) | approval u8 | term f64 | index f64 |
+// digest f64 | dataLength u32 | data | crc u32
+const ENTRY_HEADER_BYTES = 32;
+const FLAG_APPROVAL = 1;
+const FLAG_DIGEST = 2;
+
+export function entryRecordBytes(e: Entry): number {
+  return ENTRY_HEADER_BYTES + e.data.length + CRC_BYTES;
+}
+
+export function encodeEntry(e: Entry): Buffer {
+  const buf = Buffer.allocUnsafe(ENTRY_HEADER_BYTES + e.data.length + CRC_BYTES);
+  buf[0] = RecordKind.Entry;
+  buf[1] = e.type;
+  buf[2] = (e.approval !== undefined ? FLAG_APPROVAL : 0) | (e.digest !== undefined ? FLAG_DIGEST : 0);
+  buf[3] = e.approval ?? 0;
+  buf.writeDoubleLE(e.term, 4);
+  buf.writeDoubleLE(e.index, 12);
+  buf.writeDoubleLE(e.digest ?? 0, 20);
+  buf.writeUInt32LE(e.data.length, 28);
+  buf.set(e.data, ENTRY_HEADER_BYTES);
+  return seal(buf);
+}
+
+// checkEntryRecord verifies a stored entry without building it (the open-time scan of old entries)
+// and returns its index.
+export function checkEntryRecord(raw: Uint8Array, what: string): number {
+  const b = open(raw, RecordKind.Entry, ENTRY_HEADER_BYTES, what);
+  const len = b.readUInt32LE(28);
+  if (ENTRY_HEADER_BYTES + len + CRC_BYTES !== b.length) throw new RecordError(`${what}: data length ${len} does not match record length ${b.length}`);
+  return checkInt(b.readDoubleLE(12), `${what}: index`);
+}
+
+// decodeEntry builds the entry; its data is a view of `raw`, which the caller must not reuse.
+export function decodeEntry(raw: Uint8Array, what: string): Entry {
+  const b = open(raw, RecordKind.Entry, ENTRY_HEADER_BYTES, what);
+  const len = b.readUInt32LE(28);
+  if (ENTRY_HEADER_BYTES + len + CRC_BYTES !== b.length) throw new RecordError(`${what}: data length ${len} does not match record length ${b.length}`);
+  const flags = b[2]!;
+  const e: Entry = {
+    term: checkInt(b.readDoubleLE(4), `${what}: term`),
+    index: checkInt(b.readDoubleLE(12), `${what}: index`),
+    type: b[1]! as EntryType,
+    // A plain Uint8Array (not a Buffer) so that a round trip gives back what was stored.
+    data: new Uint8Array(b.buffer, b.byteOffset + ENTRY_HEADER_BYTES, len),
+  };
+  if (b[1]! > 2) throw new RecordError(`${what}: unknown entry type ${b[1]}`);
+  if (flags & FLAG_APPROVAL) {
+    if (b[3]! > 2) throw new RecordError(`${what}: unknown approval ${b[3]}`);
+    e.approval = b[3]! as Approval;
+  }
+  if (flags & FLAG_DIGEST) e.digest = checkInt(b.readDoubleLE(20), `${what}: digest`);
+  return e;
+}
+
+// --- identity --------------------------------------------------------------------------------------
+// kind u8 | format u32 | nodeId f64 | clusterId length u16 | clusterId utf-8 | crc u32
+
+export interface Identity {
+  formatVersion: number;
+  clusterId: string;
+  nodeId: number;
+}
+
+export function encodeIdentity(id: Identity): Buffer {
+  const name = Buffer.from(id.clusterId, 'utf8');
+  const buf = Buffer.allocUnsafe(1 + 4 + 8 + 2 + name.length + CRC_BYTES);
+  buf[0] = RecordKind.Identity;
+  buf.writeUInt32LE(id.formatVersion, 1);
+  buf.writeDoubleLE(id.nodeId, 5);
+  buf.writeUInt16LE(name.length, 13);
+  name.copy(buf, 15);
+  return seal(buf);
+}
+
+export function decodeIdentity(raw: Uint8Array, what: string): Identity {
+  const b = open(raw, RecordKind.Identity, 15, what);
+  const len = b.readUInt16LE(13);
+  if (15 + len + CRC_BYTES !== b.length) throw new RecordError(`${what}: cluster id length ${len} does not match record length ${b.length}`);
+  return {
+    formatVersion: b.readUInt32LE(1),
+    nodeId: checkInt(b.readDoubleLE(5), `${what}: node id`),
+    clusterId: b.toString('utf8', 15, 15 + len),
+  };
+}
+
+// --- hard state and compaction point ---------------------------------------------------------------
+
+export function encodeHardState(hs: HardState): Buffer {
+  const buf = Buffer.allocUnsafe(1 + 24 + CRC_BYTES);
+  buf[0] = RecordKind.HardState;
+  buf.writeDoubleLE(hs.term, 1);
+  buf.writeDoubleLE(hs.vote, 9);
+  buf.writeDoubleLE(hs.commit, 17);
+  return seal(buf);
+}
+
+export function decodeHardState(raw: Uint8Array, what: string): HardState {
+  const b = open(raw, RecordKind.HardState, 25, what);
+  return {
+    term: checkInt(b.readDoubleLE(1), `${what}: term`),
+    vote: checkInt(b.readDoubleLE(9), `${what}: vote`),
+    commit: checkInt(b.readDoubleLE(17), `${what}: commit`),
+  };
+}
+
+// The compaction point is the (index, term) of the last entry folded away: etcd's dummy entry.
+export interface CompactionPoint {
+  index: number;
+  term: number;
+}
+
+export function encodeCompactionPoint(p: CompactionPoint): Buffer {
+  const buf = Buffer.allocUnsafe(1 + 16 + CRC_BYTES);
+  buf[0] = RecordKind.CompactionPoint;
+  buf.writeDoubleLE(p.index, 1);
+  buf.writeDoubleLE(p.term, 9);
+  return seal(buf);
+}
+
+export function decodeCompactionPoint(raw: Uint8Array, what: string): CompactionPoint {
+  const b = open(raw, RecordKind.CompactionPoint, 17, what);
+  return { index: checkInt(b.readDoubleLE(1), `${what}: index`), term: checkInt(b.readDoubleLE(9), `${what}: term`) };
+}
+
+// --- snapshot ----------------------------------------------------------------------------------------
+// Metadata and data are two records so that reading the metadata (every open) does not copy the data.
+// meta: kind u8 | index f64 | term f64 | autoLeave u8 | 4 x (count u32, ids f64...) | crc u32
+
+function idsBytes(ids: readonly number[]): number {
+  return 4 + 8 * ids.length;
+}
+
+export function encodeSnapshotMeta(m: SnapshotMetadata): Buffer {
+  const cs = m.confState;
+  const lists = [cs.voters, cs.learners, cs.votersOutgoing, cs.learnersNext];
+  let size = 1 + 16 + 1 + CRC_BYTES;
+  for (const l of lists) size += idsBytes(l);
+  const buf = Buffer.allocUnsafe(size);
+  buf[0] = RecordKind.SnapshotMeta;
+  buf.writeDoubleLE(m.index, 1);
+  buf.writeDoubleLE(m.term, 9);
+  buf[17] = cs.autoLeave ? 1 : 0;
+  let off = 18;
+  for (const l of lists) {
+    buf.writeUInt32LE(l.length, off);
+    off += 4;
+    for (const id of l) {
+      buf.writeDoubleLE(id, off);
+      off += 8;
+    }
+  }
+  return seal(buf);
+}
+
+export function decodeSnapshotMeta(raw: Uint8Array, what: string): SnapshotMetadata {
+  const b = open(raw, RecordKind.SnapshotMeta, 18, what);
+  const end = b.length - CRC_BYTES;
+  let off = 18;
+  const readIds = (): number[] => {
+    if (off + 4 > end) throw new RecordError(`${what}: conf state truncated`);
+    const n = b.readUInt32LE(off);
+    off += 4;
+    if (off + 8 * n > end) throw new RecordError(`${what}: conf state list of ${n} ids overruns the record`);
+    const ids: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++, off += 8) ids[i] = checkInt(b.readDoubleLE(off), `${what}: node id`);
+    return ids;
+  };
+  const confState: ConfState = {
+    voters: readIds(),
+    learners: readIds(),
+    votersOutgoing: readIds(),
+    learnersNext: readIds(),
+    autoLeave: b[17] === 1,
+  };
+  if (off !== end) throw new RecordError(`${what}: ${end - off} trailing bytes`);
+  return { confState, index: checkInt(b.readDoubleLE(1), `${what}: index`), term: checkInt(b.readDoubleLE(9), `${what}: term`) };
+}
+
+export function encodeSnapshotData(data: Uint8Array): Buffer {
+  const buf = Buffer.allocUnsafe(1 + data.length + CRC_BYTES);
+  buf[0] = RecordKind.SnapshotData;
+  buf.set(data, 1);
+  return seal(buf);
+}
+
+export function decodeSnapshotData(raw: Uint8Array, what: string): Uint8Array {
+  const b = open(raw, RecordKind.SnapshotData, 1, what);
+  return new Uint8Array(b.buffer, b.byteOffset + 1, b.length - 1 - CRC_BYTES);
+}
