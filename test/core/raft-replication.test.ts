@@ -358,7 +358,7 @@ test('leader handling of append responses: stale, rejected, accepted, and a prob
 // Inflights flow control
 
 test('Inflights: appends fill the window, and a full window sends nothing more', () => {
-  const r = leader([1, 2]);
+  const r = leader([1, 2], { maxInflightMsgs: 32 });
   const p = pr(r, 2);
   p.becomeReplicate();
   for (let i = 0; i < r.trk.maxInflight; i++) {
@@ -374,7 +374,7 @@ test('Inflights: appends fill the window, and a full window sends nothing more',
 });
 
 test('Inflights: an ack slides the window past every message it covers; outdated acks change nothing', () => {
-  const r = leader([1, 2]);
+  const r = leader([1, 2], { maxInflightMsgs: 32 });
   const p = pr(r, 2);
   p.becomeReplicate();
   for (let i = 0; i < r.trk.maxInflight; i++) {
@@ -396,7 +396,7 @@ test('Inflights: an ack slides the window past every message it covers; outdated
 });
 
 test('Inflights: a heartbeat response on a full window lets one empty append out, to find out where the follower is', () => {
-  const r = leader([1, 2]);
+  const r = leader([1, 2], { maxInflightMsgs: 32 });
   const p = pr(r, 2);
   p.becomeReplicate();
   for (let i = 0; i < r.trk.maxInflight; i++) {
