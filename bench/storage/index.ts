@@ -94,9 +94,11 @@ async function main(): Promise<void> {
     let bIndex = 0;
 
     // The overlappingSync path, on the same records, through lmdb-js directly.
-    const ovEnv = lmdbOpen({ path: path.join(root, 'overlapping'), maxDbs: 4, overlappingSync: true, mapSize: 64 * 1024 * 1024 * 1024, cache: false });
-    const ovLog = ovEnv.openDB<Buffer, number>({ name: 'log', encoding: 'binary', cache: false });
-    const ovMeta = ovEnv.openDB<Buffer, string>({ name: 'meta', encoding: 'binary', cache: false });
+    // Same layout as LmdbStorage: entries under number keys and the hard state under a string key,
+    // in the main database.
+    const ovEnv = lmdbOpen<Buffer, number | string>({ path: path.join(root, 'overlapping'), overlappingSync: true, encoding: 'binary', mapSize: 64 * 1024 * 1024 * 1024, cache: false });
+    const ovLog = ovEnv;
+    const ovMeta = ovEnv;
     let ovIndex = 0;
 
     const rawSamples: number[] = [];

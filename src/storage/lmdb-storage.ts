@@ -1,10 +1,13 @@
 // LmdbStorage: the core's Storage on an LMDB environment (lmdb-js), one environment per node.
 //
-// What it holds (two named databases of one environment):
-//   log   index -> entry record (term, index, type, data, Fast Raft approval and digest)
-//   meta  identity (format, cluster id, node id), hard state, compaction point (etcd's dummy
-//         entry), snapshot metadata (with the configuration, ConfState) and snapshot data
-// Every record carries a CRC-32 (codec.ts): LMDB checks none.
+// What it holds, in the environment's main database (no named databases: a commit then rewrites
+// one B-tree path instead of three, since a named database's root lives in the main one):
+//   number keys  index -> entry record (term, index, type, data, Fast Raft approval and digest);
+//                numbers sort before strings, so the log is one contiguous key range
+//   string keys  identity (format, cluster id, node id), hard state, compaction point (etcd's
+//                dummy entry), snapshot metadata (with the configuration, ConfState), snapshot data
+// The hard state's key sorts right after the newest entries, so a Ready's entries and hard state
+// usually land in the same leaf page. Every record carries a CRC-32 (codec.ts): LMDB checks none.
 //
 // Durability. Every mutator is one LMDB write transaction, committed with transactionSync on an
 // environment opened with overlappingSync: false, so that when it returns the data pages are
@@ -30,7 +33,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
-import { open as lmdbOpen, type Database, type RootDatabase } from 'lmdb';
+import { open as lmdbOpen, type RootDatabase } from 'lmdb';
 import type { InitialState, Storage } from '../core/storage.js';
 import {
   emptyConfState,
@@ -95,6 +98,12 @@ export const LOCK_FILE = 'lock.mdb';
 // is noticed instead of being recreated empty.
 export const MARKER_FILE = 'frb-store.json';
 
+// The log's keys: every number key (the records' keys are strings, which sort after numbers). A
+// fresh object each time: lmdb-js keeps state in the options object of a range.
+function logRange(): { start: number; end: number } {
+  return { start: 0, end: Number.MAX_SAFE_INTEGER };
+}
+
 const KEY_IDENTITY = 'identity';
 const KEY_HARD_STATE = 'hardState';
 const KEY_COMPACTION = 'compaction';
@@ -150,9 +159,10 @@ export class LmdbStorage implements Storage {
   readonly nodeId: number;
   readonly sync: boolean;
 
-  private readonly env: RootDatabase;
-  private readonly log: Database<Buffer, number>;
-  private readonly meta: Database<Buffer, string>;
+  private readonly env: RootDatabase<Buffer, number | string>;
+  // Two typed views of the one main database: the log's number keys and the records' string keys.
+  private readonly log: RootDatabase<Buffer, number>;
+  private readonly meta: RootDatabase<Buffer, string>;
   private closed = false;
 
   private hardState: HardState;
@@ -176,9 +186,7 @@ export class LmdbStorage implements Storage {
 
   private constructor(
     opts: Required<Pick<LmdbStorageOptions, 'clusterId' | 'nodeId' | 'sync' | 'cacheEntriesMax' | 'cacheBytesMax'>> & { path: string },
-    env: RootDatabase,
-    log: Database<Buffer, number>,
-    meta: Database<Buffer, string>,
+    env: RootDatabase<Buffer, number | string>,
   ) {
     this.path = opts.path;
     this.clusterId = opts.clusterId;
@@ -187,8 +195,8 @@ export class LmdbStorage implements Storage {
     this.cacheEntriesMax = opts.cacheEntriesMax;
     this.cacheBytesMax = opts.cacheBytesMax;
     this.env = env;
-    this.log = log;
-    this.meta = meta;
+    this.log = env as unknown as RootDatabase<Buffer, number>;
+    this.meta = env as unknown as RootDatabase<Buffer, string>;
     this.hardState = emptyHardState();
     this.compacted = { index: 0, term: 0 };
     this.last = 0;
@@ -217,11 +225,11 @@ export class LmdbStorage implements Storage {
     if (dataExists) checkLmdbDataFile(dataPath);
 
     const sync = opts.sync ?? true;
-    let env: RootDatabase;
+    let env: RootDatabase<Buffer, number | string>;
     try {
-      env = lmdbOpen({
+      env = lmdbOpen<Buffer, number | string>({
         path: dir,
-        maxDbs: 4,
+        encoding: 'binary',
         mapSize: opts.mapSizeBytes ?? MAP_SIZE_BYTES_DEFAULT,
         // The synchronous durable commit (see the file comment); overlappingSync would return
         // before the flush and needs `flushed` awaited.
@@ -236,8 +244,6 @@ export class LmdbStorage implements Storage {
     }
     let store: LmdbStorage | undefined;
     try {
-      const log = env.openDB<Buffer, number>({ name: 'log', encoding: 'binary', cache: false });
-      const meta = env.openDB<Buffer, string>({ name: 'meta', encoding: 'binary', cache: false });
       store = new LmdbStorage(
         {
           path: dir,
@@ -248,8 +254,6 @@ export class LmdbStorage implements Storage {
           cacheBytesMax: opts.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT,
         },
         env,
-        log,
-        meta,
       );
       store.load(marker, markerPath);
     } catch (err) {
@@ -266,7 +270,7 @@ export class LmdbStorage implements Storage {
     const idRaw = this.meta.getBinary(KEY_IDENTITY);
     if (idRaw === undefined) {
       if (marker !== null) this.corrupt(`the identity record is missing but ${MARKER_FILE} exists`);
-      if (this.log.getKeysCount({ limit: 1 }) > 0 || this.meta.getKeysCount({ limit: 1 }) > 0) {
+      if (this.env.getKeysCount({ limit: 1 }) > 0) {
         this.corrupt('the identity record is missing from a store that holds records');
       }
       // A new store, or one whose creation was interrupted before it was ever used.
@@ -309,11 +313,11 @@ export class LmdbStorage implements Storage {
   // checksum and index; the newest entries are decoded into the cache.
   private scanLog(): void {
     let expect = this.compacted.index + 1;
-    const total = this.log.getKeysCount();
+    const total = this.log.getKeysCount(logRange());
     const decodeFrom = this.compacted.index + 1 + Math.max(0, total - this.cacheEntriesMax);
     const cached: Entry[] = [];
     let bytes = 0;
-    for (const { key, value } of this.log.getRange({})) {
+    for (const { key, value } of this.log.getRange(logRange())) {
       if (typeof key !== 'number' || key !== expect) {
         this.corrupt(key === undefined || typeof key !== 'number' ? `log key ${String(key)} is not an index` : `the log has a hole: index ${key} follows ${expect - 1}`);
       }

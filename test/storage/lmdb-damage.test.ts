@@ -144,10 +144,9 @@ test('a store whose identity record is gone is refused', async () => {
     fs.rmSync(path.join(dir, MARKER_FILE));
     // Without the marker, a store that holds records but no identity is still refused.
     const { open } = await import('lmdb');
-    const env = open({ path: dir, maxDbs: 4, overlappingSync: false });
-    const meta = env.openDB({ name: 'meta', encoding: 'binary' });
+    const env = open({ path: dir, overlappingSync: false, encoding: 'binary' });
     env.transactionSync(() => {
-      void meta.remove('identity');
+      void env.remove('identity');
     });
     await env.close();
     refused(dir, /identity record is missing from a store that holds records/);
