@@ -137,6 +137,35 @@ test('§5.2 a candidate wins with votes from a majority, loses to a majority of 
   });
 });
 
+for (const t of [MessageType.MsgHeartbeat, MessageType.MsgApp]) {
+  test(`§5.2 a follower that keeps receiving ${t === MessageType.MsgApp ? 'AppendEntries' : 'heartbeats'} from the leader never starts an election`, () => {
+    const et = 10;
+    const r = newTestRaft(1, et, 1, newTestStorage([1, 2, 3]));
+    r.becomeFollower(1, 2);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < et - 1; i++) r.tick();
+      r.step(msg({ type: t, from: 2, to: 1, term: 1 }));
+    }
+    assert.equal(r.state, StateType.StateFollower);
+    assert.equal(r.term, 1);
+    assert.deepEqual(readMessages(r).filter((m) => m.type === MessageType.MsgVote), []);
+  });
+}
+
+test('§5.2 a candidate that wins sends AppendEntries to every other server at once, establishing its authority', () => {
+  const r = newTestRaft(1, 10, 1, newTestStorage([1, 2, 3]));
+  r.step(hup(1));
+  advanceMessagesAfterAppend(r);
+  r.msgs = [];
+  r.step(msg({ type: MessageType.MsgVoteResp, from: 2, to: 1, term: 1 }));
+  assert.equal(r.state, StateType.StateLeader);
+  const apps = sortMsgs(readMessages(r)).filter((m) => m.type === MessageType.MsgApp);
+  assert.deepEqual(apps.map((m) => [m.to, m.term, m.entries.map((e) => [e.index, e.term, e.data.length])]), [
+    [2, 1, [[1, 1, 0]]],
+    [3, 1, [[1, 1, 0]]],
+  ]);
+});
+
 test('§5.2 a server votes for at most one candidate per term, first come first served', () => {
   const cases: Array<[vote: number, candidate: number, reject: boolean]> = [
     [0, 2, false],
@@ -431,6 +460,24 @@ test('§5.3 Figure 7: a new leader brings every follower log, missing or extra e
     n.send(prop(1, ''));
     assert.deepEqual(logView(follower), logView(lead), `#${i}`);
   });
+});
+
+test('§5.5 a restarted server recovers its term, vote and log from stable storage, and does not vote twice in a term', () => {
+  const c = new RawCluster({ voters: [1, 2, 3] });
+  c.campaign(1);
+  c.propose(1, 'x');
+  const before = c.raft(2);
+  c.crash(2);
+  c.restart(2);
+  const after = c.raft(2);
+  assert.notEqual(after, before);
+  assert.equal(after.term, 1);
+  assert.equal(after.vote, 1);
+  assert.deepEqual(logIds(after), [[1, 1], [2, 1]]);
+  // A competing candidate of the same term is refused: the vote for 1 survived the crash.
+  after.step(msg({ type: MessageType.MsgVote, from: 3, to: 2, term: 1, logTerm: 1, index: 9 }));
+  advanceMessagesAfterAppend(after);
+  assert.deepEqual(after.msgs.filter((m) => m.type === MessageType.MsgVoteResp).map((m) => m.reject), [true]);
 });
 
 // ---------------------------------------------------------------------------------------------

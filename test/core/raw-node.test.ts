@@ -13,6 +13,7 @@ import { LevelLogger, LogLevel, RaftInvariantError, silentLogger } from '../../s
 import { LocalAppendThread, LocalApplyThread, StateType, type Ready } from '../../src/core/ready.js';
 import { Rng } from '../../src/core/rand.js';
 import { StateType as PrState } from '../../src/core/progress.js';
+import { statusJSON } from '../../src/core/status.js';
 import {
   EntryType,
   MessageType,
@@ -564,6 +565,18 @@ test('Status: a follower reports no progress; a leader reports a copy of every p
   assert.notEqual(pr, live, 'a copy, not the live object');
   assert.deepEqual(st.config.voters.incoming.slice(), [1]);
   assert.equal(st.config.voters.outgoing.size, 0);
+  // The JSON view (/debug/raft) is plain data with hex ids, as etcd prints them.
+  assert.deepEqual(JSON.parse(JSON.stringify(statusJSON(st))), {
+    id: '1',
+    term: 1,
+    vote: '1',
+    commit: st.hardState.commit,
+    lead: '1',
+    raftState: 'StateLeader',
+    applied: st.applied,
+    progress: { '1': { match: pr.match, next: pr.next, state: 'StateReplicate' } },
+    leadtransferee: '0',
+  });
   const basic = rn.basicStatus();
   assert.equal(basic.id, 1);
   assert.equal(basic.applied, rn.raft.raftLog.applied);
