@@ -65,7 +65,8 @@ dl.meth dt { font-weight: bold; color: var(--muted); }
 dl.meth dd { margin: 0; }
 details { margin: 10px 0; }
 pre { background: var(--bg-alt); padding: 10px 12px; overflow-x: auto; font-size: 13px; border-radius: 4px; }
-.chart-block p { color: var(--muted); margin: 0 0 8px; max-width: 70em; }
+.chart-block { margin: 28px 0 36px; }
+.chart-block p { color: var(--muted); margin: 4px 0 4px; max-width: 70em; }
 .chart { overflow-x: auto; min-height: 60px; }
 .files { font-size: 13px; color: var(--muted); }
 .files a { color: var(--accent); }
@@ -127,11 +128,11 @@ export function buildPage(input: PageInput): string {
       : `<div class="warn"><strong>Warnings</strong><ul>${input.warnings.map((w) => `<li>${escapeHtml(w)}</li>`).join('')}</ul></div>`;
   const chartsHtml = input.charts
     .map(
+      // The chart draws its own title; the paragraph under it says how to read it.
       (c) => `<section class="chart-block" id="${escapeHtml(c.id)}">
-<h3>${escapeHtml(c.title)}</h3>
-<p>${escapeHtml(c.description)}</p>
 <div class="chart" id="chart-${escapeHtml(c.id)}" data-chart="${escapeHtml(c.id)}" data-rendered="pending"></div>
 <noscript><img src="${escapeHtml(c.id)}.png" alt="${escapeHtml(c.title)}" width="100%"></noscript>
+<p>${escapeHtml(c.description)}</p>
 <div class="files">files: <a href="${escapeHtml(c.id)}.vl.json">${escapeHtml(c.id)}.vl.json</a> · <a href="${escapeHtml(c.id)}.svg">.svg</a> · <a href="${escapeHtml(c.id)}.png">.png</a></div>
 </section>`,
     )

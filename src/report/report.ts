@@ -13,7 +13,7 @@ import { buildModel } from './model.js';
 import type { ChartModel } from './model.js';
 import { buildNotebook } from './notebook.js';
 import { fontWarning, renderSvg, svgToPng } from './render.js';
-import { methodology, pointTable, runTable } from './tables.js';
+import { headlineTable, methodology, pointTable, runTable } from './tables.js';
 import type { Table } from './tables.js';
 
 export interface ReportOptions {
@@ -85,7 +85,8 @@ export function writeNotebook(
 }
 
 export function reportTables(model: ChartModel): Table[] {
-  return [pointTable(model), runTable(model)];
+  const headline = headlineTable(model);
+  return [...(headline !== null ? [headline] : []), pointTable(model), runTable(model)];
 }
 
 export async function writeReport(resultsDir: string, options: ReportOptions = {}): Promise<ReportResult> {

@@ -3,6 +3,7 @@
 // mode, durability, placement, payload, offered vs achieved rate, machine, commit). Tables are
 // plain strings so that HTML, Markdown (the notebook) and the terminal render the same figures.
 
+import type { RunSummary } from '../metrics/results-format.js';
 import type { LoadedResults } from './load.js';
 import type { ChartModel } from './model.js';
 import { median } from './model.js';
@@ -94,6 +95,45 @@ export function pointTable(model: ChartModel): Table {
     }
   }
   return { title: `Per matrix point (median over repeats)`, columns, rows };
+}
+
+// headlineTable answers the experiment's usual question directly: at each matrix point, how each
+// series compares with the first (raft, the baseline), on medians over repeats. Null when there
+// is only one series.
+export function headlineTable(model: ChartModel): Table | null {
+  if (model.series.length < 2) return null;
+  const base = model.series[0]!;
+  const columns = [
+    col('point', false), col('series', false),
+    col(`p50 ms`), col(`p50 vs ${base}`), col(`p99 ms`), col(`p99 vs ${base}`),
+    col('fast path'), col('msgs/commit'), col(`msgs vs ${base}`),
+  ];
+  const rows: string[][] = [];
+  const rel = (x: number, b: number): string => (b === 0 ? '-' : `${x >= b ? '+' : ''}${(((x - b) / b) * 100).toFixed(1)}%`);
+  for (const key of model.points) {
+    const of = (series: string): ReadonlyArray<ChartModel['runs'][number]> => model.runs.filter((r) => r.pointKey === key && r.series === series);
+    const baseRuns = of(base);
+    if (baseRuns.length === 0) continue;
+    const med = (runs: ReadonlyArray<ChartModel['runs'][number]>, f: (s: RunSummary) => number): number => median(runs.map((r) => f(r.run.summary)));
+    const bP50 = med(baseRuns, (s) => s.commitLatency.p50Us);
+    const bP99 = med(baseRuns, (s) => s.commitLatency.p99Us);
+    const bMsgs = med(baseRuns, (s) => s.messages.perCommit);
+    for (const series of model.series.slice(1)) {
+      const runs = of(series);
+      if (runs.length === 0) continue;
+      const p50 = med(runs, (s) => s.commitLatency.p50Us);
+      const p99 = med(runs, (s) => s.commitLatency.p99Us);
+      const msgs = med(runs, (s) => s.messages.perCommit);
+      const fast = runs.filter((r) => r.run.summary.fast !== null);
+      rows.push([
+        model.pointLabels.get(key)!, series,
+        fmtMs(p50), rel(p50, bP50), fmtMs(p99), rel(p99, bP99),
+        fast.length > 0 ? fmtPct(median(fast.map((r) => r.run.summary.fast!.fastPathRatio))) : '-',
+        fmtNum(msgs, 2), rel(msgs, bMsgs),
+      ]);
+    }
+  }
+  return rows.length === 0 ? null : { title: `Against ${base} at each point (median over repeats; negative is lower)`, columns, rows };
 }
 
 function distinct(values: readonly string[]): string {

@@ -16,6 +16,8 @@ export interface FixtureOptions {
   readonly protocols?: readonly string[];
   readonly latencies?: readonly string[];
   readonly contention?: readonly number[] | null;
+  // Swept cluster sizes (null: 5 nodes, not swept).
+  readonly sizes?: readonly number[] | null;
   readonly repeat?: number;
   readonly durationSec?: number;
   readonly ratePerSec?: number;
@@ -54,6 +56,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
   const protocols = opts.protocols ?? ['raft', 'fastraft'];
   const latencies = opts.latencies ?? ['1ms', '5ms', '20ms'];
   const contention = opts.contention ?? null;
+  const sizes = opts.sizes ?? null;
   const repeat = opts.repeat ?? 2;
   const durationSec = opts.durationSec ?? 8;
   const ratePerSec = opts.ratePerSec ?? 400;
@@ -64,17 +67,21 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
   mkdirSync(join(dir, 'runs'), { recursive: true });
   const axes: Manifest['axes'] = [];
   if (protocols.length > 1) axes.push({ path: 'cluster.protocol', values: [...protocols] });
+  if (sizes !== null) axes.push({ path: 'cluster.size', values: [...sizes] });
   axes.push({ path: 'network.latency', values: [...latencies] });
   if (contention !== null) axes.push({ path: 'workload.contention', values: [...contention] });
   const points: Array<Record<string, ParamValue>> = [];
   for (const protocol of protocols) {
-    for (const latency of latencies) {
-      for (const c of contention ?? [null]) {
-        const p: Record<string, ParamValue> = {};
-        if (protocols.length > 1) p['cluster.protocol'] = protocol;
-        p['network.latency'] = latency;
-        if (c !== null) p['workload.contention'] = c;
-        points.push(p);
+    for (const n of sizes ?? [null]) {
+      for (const latency of latencies) {
+        for (const c of contention ?? [null]) {
+          const p: Record<string, ParamValue> = {};
+          if (protocols.length > 1) p['cluster.protocol'] = protocol;
+          if (n !== null) p['cluster.size'] = n;
+          p['network.latency'] = latency;
+          if (c !== null) p['workload.contention'] = c;
+          points.push(p);
+        }
       }
     }
   }
@@ -87,8 +94,9 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
     const fast = protocol === 'fastraft';
     const oneWayMs = parseMs(point['network.latency'] as string);
     const contentionShare = (point['workload.contention'] as number | undefined) ?? 0.05;
+    const size = (point['cluster.size'] as number | undefined) ?? 5;
     for (let rep = 0; rep < repeat; rep++) {
-      const runId = `r${String(index).padStart(3, '0')}-${protocol}-${String(point['network.latency'])}${contention !== null ? `-c${String(point['workload.contention'])}` : ''}-rep${rep}`;
+      const runId = `r${String(index).padStart(3, '0')}-${protocol}${sizes !== null ? `-n${String(point['cluster.size'])}` : ''}-${String(point['network.latency'])}${contention !== null ? `-c${String(point['workload.contention'])}` : ''}-rep${rep}`;
       const runSeed = seed * 1000 + index * 10 + rep;
       matrix.push({ runId, index, rep, seed: runSeed, params: point });
       const random = rng(runSeed);
@@ -110,7 +118,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
         }
         const jitter = -Math.log(1 - random()) * 0.15 * oneWayMs;
         const tail = random() < 0.01 ? oneWayMs * (2 + 6 * random()) : 0;
-        let latencyUs = (hops * oneWayMs + jitter + tail + 0.05) * 1000 * slowdown;
+        let latencyUs = (hops * oneWayMs + jitter + tail + 0.05 + 0.04 * size) * 1000 * slowdown;
         // During the outage after a crash, requests wait for the new leader (corrected latency
         // counts the wait from the intended send time).
         if (t >= crashUs && t < crashUs + outageUs) latencyUs += crashUs + outageUs - t;
@@ -123,7 +131,6 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
         acked++;
       }
       const windowEndUs = windowStartUs + windowUs;
-      const size = 5;
       const perCommit = fast ? 2 * size + 1 + (classicCommits / Math.max(1, acked)) * 2 * (size - 1) : 2 * (size - 1) + 2;
       const summary: RunSummary = {
         schema: 1,

@@ -35,7 +35,7 @@ export const vlSchema = 'https://vega.github.io/schema/vega-lite/v5.json';
 // Debian; browsers fall through to their own sans-serif.
 export const fontFamily = 'DejaVu Sans, Verdana, Helvetica, Arial, sans-serif';
 
-export const panelWidth = 380;
+export const panelWidth = 330;
 export const panelHeight = 230;
 
 export const config: VlSpec = {
@@ -79,8 +79,12 @@ export function spansDecades(values: readonly number[]): boolean {
   return Math.max(...pos) / Math.min(...pos) > logSpanMin;
 }
 
+// A log scale niced to whole decades would flatten lines that span a fraction of one: fit the data
+// and leave some pixels of air instead.
+export const logFit: VlSpec = { type: 'log', nice: false, padding: 12 };
+
 export function latencyScale(values: readonly number[]): VlSpec {
-  return spansDecades(values) ? { type: 'log' } : { zero: false };
+  return spansDecades(values) ? logFit : { zero: false };
 }
 
 export interface Titled {

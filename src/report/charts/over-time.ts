@@ -5,7 +5,7 @@
 
 import type { ChartModel, ChartRun } from '../model.js';
 import { faultsInWindow } from '../load.js';
-import { colorEncoding, seriesTitle, smallMultiples, spansDecades, toMs } from './common.js';
+import { colorEncoding, logFit, seriesTitle, smallMultiples, spansDecades, toMs } from './common.js';
 import type { ChartSet, VlSpec } from './common.js';
 
 function faultLabel(kind: string, node: number | undefined, detail: string | undefined): string {
@@ -60,18 +60,25 @@ export function overTimeChart(model: ChartModel): ChartSet {
   }
   if (values.length === 0) return { charts: [], skipped: [{ id, title, reason: 'no run has a commit.hlog with acknowledged commits' }] };
   const log = spansDecades(values);
+  const windowSecMax = Math.max(...[...first.values()].map((r) => (r.run.summary.window.endUs - r.run.summary.window.startUs) / 1e6));
   const inner: VlSpec = {
     layer: [
       {
         transform: [{ filter: "datum.kind === 'latency'" }],
         mark: { type: 'line', invalid: null, interpolate: 'linear' },
         encoding: {
-          x: { field: 'tSec', type: 'quantitative', title: 'time since the measured window opened (s)' },
+          x: {
+            field: 'tSec',
+            type: 'quantitative',
+            title: 'time since the measured window opened (s)',
+            scale: { domain: [0, windowSecMax], nice: false },
+            axis: { tickMinStep: 1 },
+          },
           y: {
             field: 'latencyMs',
             type: 'quantitative',
             title: 'commit latency (ms)',
-            scale: log ? { type: 'log' } : { zero: false },
+            scale: log ? logFit : { zero: false },
           },
           color: colorEncoding(model, seriesTitle(model)),
           strokeDash: { field: 'metric', type: 'nominal', title: 'per interval', scale: { domain: ['p50', 'p99'], range: [[1, 0], [5, 3]] } },
@@ -102,7 +109,7 @@ export function overTimeChart(model: ChartModel): ChartSet {
     `p50 (solid) and p99 (dashed) per 1 s interval of the .hlog${model.repeat > 1 ? '; first repeat of each point' : ''}${log ? '; y on a log scale' : ''}`,
     faultCount > 0 ? 'red dashed rules: injected faults' : 'no faults were injected in the measured window',
   ];
-  const spec = smallMultiples(model, { text: title, subtitle }, rows, inner, { independentY: true, width: 420 });
+  const spec = smallMultiples(model, { text: title, subtitle }, rows, inner, { independentY: true });
   return {
     charts: [
       {

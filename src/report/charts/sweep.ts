@@ -6,7 +6,7 @@
 import type { ChartModel, ChartRun, SweepAxis } from '../model.js';
 import { mean } from '../model.js';
 import type { ParamValue } from '../../metrics/results-format.js';
-import { colorEncoding, config, seriesTitle, spansDecades, toMs, vlSchema } from './common.js';
+import { colorEncoding, config, logFit, seriesTitle, spansDecades, toMs, vlSchema } from './common.js';
 import type { Chart, ChartSet, VlSpec } from './common.js';
 
 export interface Spread {
@@ -137,7 +137,7 @@ export function sweepCharts(model: ChartModel): ChartSet {
         width: 340,
         height: 220,
         encoding: { x: xEncoding(axis, axis.values) },
-        layer: spreadLayers(model, 'commit latency (ms)', 'latencyMs', '.3~f', log ? { type: 'log' } : { zero: false }),
+        layer: spreadLayers(model, 'commit latency (ms)', 'latencyMs', '.3~f', log ? logFit : { zero: false }),
       },
       resolve: { scale: { y: 'independent' } },
     };
