@@ -4,6 +4,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { runDemo } from './demo.js';
+import { fuzzCommand } from './fuzz.js';
 import { validateCommand } from './validate.js';
 import { reportCommand } from './report.js';
 import { compareCommand } from './compare.js';
@@ -42,6 +43,8 @@ export function buildProgram(): Command {
   program.addCommand(reportCommand());
   program.addCommand(compareCommand());
   program.addCommand(checkCommand());
+
+  program.addCommand(fuzzCommand());
 
   return program;
 }
