@@ -134,6 +134,21 @@ describe('charts of other experiment shapes', () => {
     assert.ok(charts.some((c) => c.id === 'sweep-workload-contention'));
   });
 
+  test('an offered-rate sweep joins the throughput-latency points into curves', async () => {
+    const set = loadResults(writeFixture(root, { name: 'rate', latencies: ['5ms'], rates: [200, 400, 800], repeat: 2, durationSec: 2, crashAtSec: null }));
+    const { charts } = buildCharts(buildModel([set]));
+    const chart = charts.find((c) => c.id === 'throughput-latency')!;
+    const layers = chart.spec['layer'] as Array<{ mark: { type: string }; data: { values: Array<{ offered: number }> } }>;
+    assert.deepEqual(
+      layers.map((l) => l.mark.type),
+      ['line', 'point'],
+    );
+    assert.deepEqual([...new Set(layers[0]!.data.values.map((v) => v.offered))].sort((a, b) => a - b), [200, 400, 800]);
+    assert.deepEqual((await renderSvg(chart.spec)).warnings, []);
+    const saturated = set.runs.filter((r) => r.summary.throughput.saturated).length;
+    assert.equal(saturated, 4, 'the 800/s runs saturate in the toy model');
+  });
+
   test('raft alone: no fast-path chart, and the report says why', () => {
     const set = loadResults(writeFixture(root, { name: 'raft-only', protocols: ['raft'], latencies: ['1ms'], repeat: 1, durationSec: 2 }));
     const { charts, skipped } = buildCharts(buildModel([set]));

@@ -18,6 +18,8 @@ export interface FixtureOptions {
   readonly contention?: readonly number[] | null;
   // Swept cluster sizes (null: 5 nodes, not swept).
   readonly sizes?: readonly number[] | null;
+  // Swept offered rates per second (null: ratePerSec, not swept).
+  readonly rates?: readonly number[] | null;
   readonly repeat?: number;
   readonly durationSec?: number;
   readonly ratePerSec?: number;
@@ -57,6 +59,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
   const latencies = opts.latencies ?? ['1ms', '5ms', '20ms'];
   const contention = opts.contention ?? null;
   const sizes = opts.sizes ?? null;
+  const rates = opts.rates ?? null;
   const repeat = opts.repeat ?? 2;
   const durationSec = opts.durationSec ?? 8;
   const ratePerSec = opts.ratePerSec ?? 400;
@@ -68,6 +71,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
   const axes: Manifest['axes'] = [];
   if (protocols.length > 1) axes.push({ path: 'cluster.protocol', values: [...protocols] });
   if (sizes !== null) axes.push({ path: 'cluster.size', values: [...sizes] });
+  if (rates !== null) axes.push({ path: 'workload.rate', values: rates.map((r) => `${r}/s`) });
   axes.push({ path: 'network.latency', values: [...latencies] });
   if (contention !== null) axes.push({ path: 'workload.contention', values: [...contention] });
   const points: Array<Record<string, ParamValue>> = [];
@@ -75,12 +79,15 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
     for (const n of sizes ?? [null]) {
       for (const latency of latencies) {
         for (const c of contention ?? [null]) {
+         for (const rate of rates ?? [null]) {
           const p: Record<string, ParamValue> = {};
+          if (rate !== null) p['workload.rate'] = `${rate}/s`;
           if (protocols.length > 1) p['cluster.protocol'] = protocol;
           if (n !== null) p['cluster.size'] = n;
           p['network.latency'] = latency;
           if (c !== null) p['workload.contention'] = c;
           points.push(p);
+         }
         }
       }
     }
@@ -95,6 +102,9 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
     const oneWayMs = parseMs(point['network.latency'] as string);
     const contentionShare = (point['workload.contention'] as number | undefined) ?? 0.05;
     const size = (point['cluster.size'] as number | undefined) ?? 5;
+    const offeredPerSec = point['workload.rate'] !== undefined ? Number(String(point['workload.rate']).replace('/s', '')) : ratePerSec;
+    // Past 600/s the toy cluster saturates: throughput flattens and latency climbs.
+    const saturation = Math.max(1, offeredPerSec / 600);
     for (let rep = 0; rep < repeat; rep++) {
       const runId = `r${String(index).padStart(3, '0')}-${protocol}${sizes !== null ? `-n${String(point['cluster.size'])}` : ''}-${String(point['network.latency'])}${contention !== null ? `-c${String(point['workload.contention'])}` : ''}-rep${rep}`;
       const runSeed = seed * 1000 + index * 10 + rep;
@@ -103,7 +113,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
       const corrected = new IntervalRecorder(windowStartUs);
       const uncorrected = new IntervalRecorder(windowStartUs);
       const leader = new IntervalRecorder(windowStartUs);
-      const intervalUs = 1_000_000 / ratePerSec;
+      const intervalUs = 1_000_000 / offeredPerSec;
       const crashUs = crashAtSec === null ? Infinity : windowStartUs + crashAtSec * 1_000_000;
       const outageUs = 150_000;
       let fastCommits = 0;
@@ -118,7 +128,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
         }
         const jitter = -Math.log(1 - random()) * 0.15 * oneWayMs;
         const tail = random() < 0.01 ? oneWayMs * (2 + 6 * random()) : 0;
-        let latencyUs = (hops * oneWayMs + jitter + tail + 0.05 + 0.04 * size) * 1000 * slowdown;
+        let latencyUs = (hops * oneWayMs + jitter + tail + 0.05 + 0.04 * size) * 1000 * slowdown * saturation ** 3;
         // During the outage after a crash, requests wait for the new leader (corrected latency
         // counts the wait from the intended send time).
         if (t >= crashUs && t < crashUs + outageUs) latencyUs += crashUs + outageUs - t;
@@ -145,9 +155,9 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
         commitLatencyUncorrected: uncorrected.summary(),
         leaderCommitLatency: leader.summary(),
         throughput: {
-          offeredPerSec: ratePerSec,
-          achievedPerSec: Math.round((acked / durationSec / slowdown) * 10) / 10,
-          saturated: false,
+          offeredPerSec,
+          achievedPerSec: Math.round((acked / durationSec / slowdown / saturation) * 10) / 10,
+          saturated: saturation > 1.05,
         },
         fast: fast
           ? {
@@ -176,7 +186,7 @@ export function writeFixture(root: string, opts: FixtureOptions = {}): string {
                 { atUs: crashUs + 2_000_000, kind: 'restart', node: 1 },
               ],
         methodology: {
-          workload: `open loop ${ratePerSec}/s, 8 clients on followers, 128 B values`,
+          workload: `open loop ${offeredPerSec}/s, 8 clients on followers, 128 B values`,
           placement: 'followers',
           valueBytes: 128,
           durability: 'memory (simulated disk 0us)',

@@ -45,7 +45,8 @@ export function throughputChart(model: ChartModel): ChartSet {
   // Runs at one offered rate achieve nearly the same throughput: a zero-based axis keeps them from
   // being spread over a range of a few commits/s that would read as a real difference.
   const tputs = points.map((p) => p['throughput'] as number);
-  const xScale: VlSpec = Math.max(...tputs) - Math.min(...tputs) < 0.1 * Math.max(...tputs) ? { zero: true, padding: 24 } : { zero: false, padding: 24 };
+  const tputMax = Math.max(...tputs);
+  const xScale: VlSpec = tputMax - Math.min(...tputs) < 0.1 * tputMax ? { domain: [0, Math.ceil(tputMax * 1.08)], nice: false } : { zero: false, padding: 24 };
   const layers: VlSpec[] = [];
   if (curves.size > 0) {
     const lineRows = [...curves.values()].map((c) => ({
