@@ -21,6 +21,7 @@ import {
   to,
   str,
   bytes,
+  describeMsg,
   type ClusterOptions,
 } from './fast-harness.js';
 import { ConfChangeTransition, ConfChangeType, EntryType, newMessage, type Message } from '../../src/core/types.js';
@@ -159,6 +160,29 @@ test('the decision ships the chosen entry to voters that hold another one or non
   assert.deepEqual(approvals(c, 4).slice(1), ['2:x:LA:t1']);
   assert.deepEqual(approvals(c, 5).slice(1), ['2:x:LA:t1']);
   c.settle();
+  c.checkSafe();
+});
+
+test('a lost proposal does not stall the log: the leader closes the hole with an empty entry', () => {
+  const c = started();
+  // w for index 2 reaches node 2 only (its vote is lost) and its proposer crashes.
+  c.propose(5, 'w');
+  c.deliver(and(props('w'), to(2)));
+  c.drop();
+  c.crash(5);
+  // x, proposed by node 2 for 3, waits behind the hole at 2: the other voters buffer it.
+  c.propose(2, 'x');
+  c.settle();
+  assert.equal(c.fast(1).openIndexCount(), 1);
+  assert.equal(c.lastIndex(1), 1);
+  for (let i = 0; i < 6 && c.committed(1) < 3; i++) {
+    c.tick([1, 2, 3, 4], 1);
+    c.settle();
+  }
+  assert.deepEqual(approvals(c, 1).slice(1), ['2::LA:t1', '3:x:LA:t1']);
+  assert.equal(c.committed(1), 3);
+  assert.equal(c.fast(1).stats.noopDecisions, 1);
+  for (const id of [2, 3, 4]) assert.equal(c.appliedData(id, 3), 'x');
   c.checkSafe();
 });
 
@@ -463,6 +487,102 @@ test('a snapshot never commits a self-approved entry that differs from the commi
   assert.ok(c.trace.some((t) => t.startsWith('1->3 MsgSnap')));
   assert.notEqual(c.appliedData(3, 2), 'y', 'node 3 must not apply its own self-approved y at 2');
   c.checkSafe();
+});
+
+test('a snapshot does not erase a self-approved entry whose vote counted toward a fast commit', { todo: 'fast.ts bug: raft.restore() -> raftLog.restore() drops every entry above the snapshot index, self-approved ones included, although their votes may already have counted; here a fast-committed entry loses a holder and a later election chooses another entry at its index' }, () => {
+  const c = started();
+  // Term 1: node 5 proposes a, b, c (2, 3, 4) and nobody else hears of them.
+  c.block(and(from(5), isType(MsgFastProp)));
+  for (const d of ['a', 'b', 'c']) c.propose(5, d);
+  c.unblock();
+  c.drop();
+  // Term 2: node 2 is elected by 1, 3, 4; its empty entry takes index 2 on node 5 too, which
+  // keeps b and c (term 1, self-approved) above it. Nothing else reaches node 5 from node 2.
+  c.campaign(2);
+  c.deliver(and(isType(MsgVote), to(1, 3, 4)));
+  c.drop(isType(MsgVote));
+  c.deliver(isType(MsgVoteResp));
+  c.deliver(isType(MsgApp));
+  c.block(and(from(2), to(5), isType(MsgApp, MsgHeartbeat)));
+  c.settle();
+  assert.deepEqual(approvals(c, 5).slice(1), ['2::-:t2', '3:b:SA:t1', '4:c:SA:t1']);
+  // d and e are fast-committed at 3 and 4 without node 5.
+  c.propose(3, 'd');
+  c.settle();
+  c.propose(3, 'e');
+  c.settle();
+  const probe = c.lost.filter((m) => m.type === MsgApp && m.to === 5 && m.entries.some((e) => str(e.data) === 'e'));
+  assert.equal(probe.length, 1);
+  // x for 5: node 5's log ends at 4, so it takes x and votes (its prefix ends in term 2: rule 1
+  // holds). Votes 2, 3, 4, 5: fast commit, applied by the leader.
+  c.propose(3, 'x');
+  c.drop(and(props('x'), to(1)));
+  c.deliver(isType(MsgFastProp));
+  assert.equal(c.entry(5, 5)?.approval, Approval.SelfApproved);
+  c.deliver(isType(MsgFastVote));
+  assert.equal(c.committed(2), 5);
+  assert.equal(c.appliedData(2, 5), 'x');
+  c.drop(from(2));
+  // The leader compacts through 4 and reaches node 5 with its snapshot; then it crashes.
+  c.compact(2, 4);
+  c.unblock();
+  c.inject(probe);
+  c.deliver(and(isType(MsgApp), to(5)));
+  c.deliver(and(isType(MsgAppResp), to(2)));
+  c.drop(not(isType(MsgSnap)));
+  c.crash(2);
+  c.deliver(isType(MsgSnap));
+  const heldAt5 = c.dataAt(5, 5);
+  // Node 5's pending a, b, c (at 2..4, below the snapshot) are proposed again from 5; node 1,
+  // which never saw x, takes a. Node 5 is elected by 1 and 3: x is held by 3 only.
+  c.deliver(and(isType(MsgFastProp), to(1)));
+  c.drop();
+  c.campaign(5);
+  c.deliver(and(isType(MsgVote), to(1, 3)));
+  c.drop(isType(MsgVote));
+  c.deliver(isType(MsgVoteResp));
+  c.settle();
+  c.checkSafe();
+  assert.equal(heldAt5, 'x', 'node 5 still holds x, which it voted for and which was committed');
+});
+
+test('an append response after a snapshot acknowledges only what the leader sent', { todo: 'raft.ts/fast.ts bug: handleSnapshot() answers MsgAppResp(index = raftLog.lastIndex()) after restore(), but afterRestore() has already re-proposed pending proposals as self-approved entries above the snapshot; the leader counts them as its own entries (commit with a phantom replica) and a heartbeat then makes the follower commit and apply its self-approved entry' }, () => {
+  const c = new Cluster({ n: 3 });
+  c.elect(1);
+  // Node 3 is cut off with a pending proposal p at 2; a and b commit at 2 and 3 without it.
+  c.block(or(to(3), from(3)));
+  c.propose(3, 'p');
+  for (const d of ['a', 'b']) {
+    c.propose(2, d);
+    c.settle();
+    c.tick([1], 2); // no fast quorum without node 3: classic after the timeout
+    c.settle();
+  }
+  assert.equal(c.committed(1), 3);
+  c.compact(1, 3);
+  // The leader decides its own L at 4, which reaches nobody.
+  c.block(and(from(1), to(2)));
+  c.propose(1, 'L');
+  c.settle();
+  c.tick([1], 2);
+  c.settle();
+  assert.deepEqual(approvals(c, 1), ['4:L:LA:t1']);
+  // Node 3 returns and gets the snapshot at 3; p (at 2, now covered by it) is proposed again at 4.
+  c.unblock();
+  c.block(or(to(2), from(2), isType(MsgFastProp)));
+  c.trace.length = 0;
+  c.tick([1], 1);
+  c.settle();
+  assert.ok(c.trace.some((t) => t.startsWith('1->3 MsgSnap')));
+  assert.deepEqual(approvals(c, 3), ['4:p:SA:t1']);
+  const committedL = c.committed(1);
+  // A heartbeat carries min(match, commit) to node 3.
+  c.tick([1], 1);
+  c.settle();
+  const acks = c.trace.filter((t) => t.startsWith('3->1 MsgAppResp') && !t.includes('rej'));
+  c.checkSafe();
+  assert.equal(committedL, 3, 'L is held by the leader alone: not committed');
+  assert.ok(!acks.includes('3->1 MsgAppResp t1 lt0 i4 c0'), 'the ack covers the snapshot, not the self-approved p');
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -811,6 +931,14 @@ test('bounded state when nothing commits', () => {
   assert.equal(c.lastIndex(5), 5);
   assert.equal(c.fast(5).sideBufferCount(), 2);
   assert.equal(c.fast(5).stats.droppedProposals - dropped0, 15);
+  // Filling 6 and 7 flushes the buffered 8 and 9: the buffer held the entries inside the window.
+  for (const i of [6, 7]) {
+    c.inject([newMessage({ type: MsgFastProp, from: 4, to: 5, term: 1, entries: [{ term: 1, index: i, type: EntryType.EntryNormal, data: bytes(`g${i}`), approval: Approval.SelfApproved, digest: 2000 + i }] })]);
+  }
+  c.deliver(and(isType(MsgFastProp), from(4), to(5)));
+  assert.equal(c.lastIndex(5), 1 + W);
+  assert.equal(c.fast(5).sideBufferCount(), 0);
+  assert.equal(c.fast(5).saCount, W, 'the self-approved suffix never outgrows the window');
   // A leader sent votes for indices far ahead opens at most windowSize tallies.
   const votes: Message[] = [];
   for (let i = 0; i < 20; i++) {
@@ -820,6 +948,8 @@ test('bounded state when nothing commits', () => {
   c.inject(votes);
   c.deliver(and(isType(MsgFastVote), to(1)));
   assert.ok(c.fast(1).openIndexCount() <= W, `open tallies ${c.fast(1).openIndexCount()}`);
+  // Vote hints: at most a window of entries above the candidate's prefix.
+  assert.equal(c.fast(5).hintsFor(0).length, W);
   c.checkSafe();
 });
 
