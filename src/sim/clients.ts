@@ -135,7 +135,13 @@ interface Session {
   deadlineUs: number;
   attempts: number;
   contact: number;
-  // Timer generation: a timer event whose generation differs was cancelled.
+  // When the session next wants to act (start, resend, give up); Infinity: nothing to do.
+  wakeUs: number;
+  // Time of the session's live timer event (-1: none). One live event per session: a wake-up
+  // later than it is handled by re-arming when it fires, so that a resend timer per operation
+  // does not pile up cancelled events in the scheduler.
+  timerAtUs: number;
+  // Timer generation: an event whose generation differs was superseded by an earlier one.
   gen: number;
   opsDone: number;
 }
@@ -206,6 +212,8 @@ export class Clients {
       deadlineUs: 0,
       attempts: 0,
       contact: 0,
+      wakeUs: Infinity,
+      timerAtUs: -1,
       gen: 0,
       opsDone: 0,
     };
@@ -217,7 +225,10 @@ export class Clients {
   }
 
   private armTimer(s: Session, atUs: number): void {
+    s.wakeUs = atUs;
+    if (s.timerAtUs >= 0 && s.timerAtUs <= atUs) return;
     s.gen++;
+    s.timerAtUs = atUs;
     this.host.sched.at(atUs, this.timerKind, s.gen * sessionIndexMax + s.index);
   }
 
@@ -227,6 +238,12 @@ export class Clients {
     const gen = Math.floor(arg / sessionIndexMax);
     const s = this.sessions[index];
     if (s === undefined || s.gen !== gen) return;
+    s.timerAtUs = -1;
+    if (nowUs < s.wakeUs) {
+      if (s.wakeUs !== Infinity) this.armTimer(s, s.wakeUs);
+      return;
+    }
+    s.wakeUs = Infinity;
     if (!s.busy) {
       // Closed loop: the think time is over.
       this.startOp(s, nowUs, nowUs);
@@ -396,13 +413,17 @@ export class Clients {
   private finish(s: Session, nowUs: number): void {
     s.busy = false;
     s.opsDone++;
-    s.gen++;
+    s.wakeUs = Infinity;
     const o = s.group.options;
     if (o.mode === 'open') {
       s.group.free.push(s);
       return;
     }
-    if (s.opsDone < o.opsMax && nowUs + o.thinkUs < o.stopUs) this.armTimer(s, nowUs + o.thinkUs);
+    if (s.opsDone >= o.opsMax || nowUs + o.thinkUs >= o.stopUs) return;
+    // Without think time the next operation starts at once (the answer and the next request are
+    // the same instant), which spares a timer event per operation.
+    if (o.thinkUs === 0) this.startOp(s, nowUs, nowUs);
+    else this.armTimer(s, nowUs + o.thinkUs);
   }
 
   // outstanding counts operations invoked and neither answered nor given up.

@@ -48,7 +48,7 @@ import {
   type Message,
 } from '../core/types.js';
 import { FaultModel, LatencySampler, defaultNetworkSpec, type LatencyDist, type NetworkSpec } from '../faults/index.js';
-import { KvStateMachine, decodeCommand, isKvCommand } from '../kv/index.js';
+import { KvStateMachine, decodeCommand, isKvCommand, type KvCommand } from '../kv/index.js';
 import { Scheduler, type EventHandler } from './scheduler.js';
 import { SendOutcome, SimNetwork, simNodeIdMax } from './sim-network.js';
 import { Checkers, SafetyViolation, type CheckerName } from './checkers.js';
@@ -212,6 +212,8 @@ export class SimNode {
   diskBusy = false;
   // A write that completed while the node was paused.
   heldWrite: Ready | null = null;
+  // The Ready whose messages went out before its write completed (mutant send-before-persist).
+  sentEarly: Ready | null = null;
   busyUntilUs = 0;
   inbox: InboxItem[] = [];
   inboxHead = 0;
@@ -304,8 +306,9 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
   private liveCache: number[] | null = null;
   private readonly electedTerms = new Set<number>();
   private nextNodeId: number;
-  // Ready whose messages went out before its write completed (mutant send-before-persist).
-  private readonly sentEarly = new WeakSet<Ready>();
+  // Decoded KV commands by entry data: every replica applies the same entry objects (messages are
+  // not serialized in the simulator), so one decode serves all of them.
+  private readonly decoded = new WeakMap<Uint8Array, KvCommand>();
   private readonly clientRngBase: Rng;
   // The nemesis draws from this one.
   readonly faultRng: Rng;
@@ -331,7 +334,10 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     const nodeRng = this.rootRng.fork(3);
     this.clientRngBase = this.rootRng.fork(4);
     this.faultRng = this.rootRng.fork(5);
-    this.sched = new Scheduler<unknown>();
+    // The scheduler does not hash every event: the cluster hashes what matters (every message
+    // sent with its time, state changes, faults), which is as strict a fingerprint of a run and
+    // costs a third of the per-event hashing.
+    this.sched = new Scheduler<unknown>({ traceEvents: false });
     this.network = new SimNetwork(this.sched, netRng, SimEv.Deliver, new FaultModel(o.network), o.fifoLinks);
     this.diskSampler = o.diskLatency === null ? null : new LatencySampler(o.diskLatency);
     this.checkers = o.checkers ? new Checkers() : null;
@@ -731,6 +737,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     node.processScheduled = false;
     node.diskBusy = false;
     node.heldWrite = null;
+    node.sentEarly = null;
     node.inbox = [];
     node.inboxHead = 0;
     node.busyUntilUs = 0;
@@ -851,7 +858,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       // The write takes time; the Ready's messages wait for it, unless the mutant sends them now.
       if (this.sendBeforePersist) {
         this.sendAll(node, rd.messages);
-        this.sentEarly.add(rd);
+        node.sentEarly = rd;
       }
       node.diskBusy = true;
       const delayUs = Math.max(0, Math.round(this.diskSampler.sampleUs(this.diskRng)));
@@ -864,7 +871,8 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
   private completeReady(node: SimNode, rd: Ready): void {
     node.diskBusy = false;
     this.persist(node, rd);
-    if (!this.sentEarly.has(rd)) this.sendAll(node, rd.messages);
+    if (node.sentEarly === rd) node.sentEarly = null;
+    else this.sendAll(node, rd.messages);
     if (rd.committedEntries.length > 0) this.apply(node, rd.committedEntries);
     const rn = node.rn!;
     rn.advance(rd);
@@ -987,13 +995,14 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       const m = msgs[i]!;
       if (m.to === node.id) continue;
       if (m.type === MessageType.MsgVoteResp && !m.reject && ck !== null) ck.observeVoteGranted(node.id, m.term, m.to);
-      h.mixU32(m.type);
-      h.mixU32(m.from);
-      h.mixU32(m.to);
-      h.mixUint(m.term);
-      h.mixUint(m.index);
-      h.mixUint(m.commit);
-      h.mixU32(m.entries.length);
+      // Ids are below 256 (simNodeIdMax); the low 32 bits of term, index and commit are plenty
+      // to tell runs apart.
+      const ne = m.entries.length;
+      h.mixU32(now);
+      h.mixU32(m.type | (m.from << 8) | (m.to << 16) | ((ne > 255 ? 255 : ne) << 24));
+      h.mixU32(m.term);
+      h.mixU32(m.index);
+      h.mixU32(m.commit);
       const outcome = net.send(m, now);
       if (this.tr !== null) this.traceMessage(outcome === SendOutcome.Dropped ? 'drop' : 'send', m, now);
       if (m.type === MessageType.MsgSnap) {
@@ -1017,7 +1026,11 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       if (ck !== null) ck.observeApply(node.id, e, rn.raft.raftLog.committed);
       if (e.type === EntryType.EntryNormal) {
         if (e.data.length > 0 && isKvCommand(e.data)) {
-          const cmd = decodeCommand(e.data);
+          let cmd = this.decoded.get(e.data);
+          if (cmd === undefined) {
+            cmd = decodeCommand(e.data);
+            this.decoded.set(e.data, cmd);
+          }
           const result = node.kv.applyCommand(e.index, cmd);
           this.clients.onApplied(node.id, cmd.clientId, cmd.seq, result, now);
         } else {
