@@ -81,6 +81,19 @@ async function startPair(kind: ServerKind): Promise<Pair> {
   return { a, b, close: async () => { await a.close(); await b.close(); } };
 }
 
+// withTimeout bounds a phase without leaving a timer behind to hold the process open.
+async function withTimeout(p: Promise<void>, ms: number, what: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const expired = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+  });
+  try {
+    await Promise.race([p, expired]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface LatencySummary {
   count: number;
   p50Us: number;
@@ -136,7 +149,7 @@ async function roundTrips(p: Pair, count: number, makeFrame: (i: number) => Mess
     else sendNext();
   });
   sendNext();
-  await Promise.race([finished, sleep(120_000).then(() => { throw new Error('round trips timed out'); })]);
+  await withTimeout(finished, 120_000, 'round trips');
   return summarize(h);
 }
 
@@ -173,7 +186,7 @@ async function throughput(p: Pair, o: Options): Promise<Throughput> {
     else pump();
   });
   pump();
-  await Promise.race([finished, sleep(300_000).then(() => { throw new Error('throughput run timed out'); })]);
+  await withTimeout(finished, 300_000, 'throughput run');
   const seconds = (hrNowUs() - start) / 1e6;
   const wireBytes = p.a.metrics().peers[0]!.bytesOut - bytesBefore;
   const msgs = frames * o.batch;

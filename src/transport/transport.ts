@@ -7,7 +7,7 @@
 import { randomInt } from 'node:crypto';
 import type { Message } from '../core/types.js';
 import { parseNetworkSpec } from '../faults/index.js';
-import type { LinkPatch, NetworkSpec } from '../faults/index.js';
+import type { LatencyDist, LinkPatch, NetworkSpec } from '../faults/index.js';
 import { Acceptor } from './acceptor.js';
 import type { AuthFailReason } from './auth.js';
 import { ClusterKey, closeCodeReplaced } from './auth.js';
@@ -295,6 +295,10 @@ export class Transport {
 
   setLink(from: number | '*', to: number | '*', patch: LinkPatch): void {
     this.faults.setLink(from, to, patch);
+  }
+
+  setLinkLatency(from: number | '*', to: number | '*', latency: LatencyDist): void {
+    this.faults.setLink(from, to, { latency });
   }
 
   delayError(): DelayErrorSummary {

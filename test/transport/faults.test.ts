@@ -90,6 +90,13 @@ for (const kind of kinds) {
       const err = a.t.delayError();
       assert.equal(err.count, 2);
       assert.ok(err.maxUs >= 0);
+      // The typed API does the same as the control command.
+      a.t.setLinkLatency(1, 3, { dist: 'constant', valueUs: 30_000 });
+      const t1 = performance.now();
+      a.t.send([msg(1, 3, 40)]);
+      await waitFor(() => receivedMsgs(c).some((m) => m.index === 40), 'the message on the slowed link');
+      assert.ok(c.received[c.received.length - 1]!.atMs - t1 >= 30);
+      a.t.applyFaults({});
       // Duplicates: every message arrives twice.
       a.t.applyFaults({ duplicate: '100%' });
       a.t.send([msg(1, 3, 50)]);
