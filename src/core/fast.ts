@@ -55,6 +55,8 @@ export interface FastStats {
   reproposals: number;
   // Entries a new leader carried over from vote hints and its own self-approved suffix.
   recoveredEntries: number;
+  // Proposals of this node whose index a snapshot covered before their outcome was seen.
+  unknownOutcomes: number;
   // Proposals refused because the window or the pending limit was full.
   backpressureDrops: number;
   // Fast proposals dropped because the side buffer was full or they fell outside the window.
@@ -119,6 +121,7 @@ export class FastTrack {
     noopDecisions: 0,
     reproposals: 0,
     recoveredEntries: 0,
+    unknownOutcomes: 0,
     backpressureDrops: 0,
     droppedProposals: 0,
   };
@@ -194,7 +197,21 @@ export class FastTrack {
   // different proposal.
   matchLA(id: EntryID): boolean {
     if (id.index > this.laLastIndex()) return false;
+    // A committed entry is the same on every node whatever term stamps it: recovery re-stamps
+    // entries with the new leader's term, so terms may differ in the committed prefix.
+    if (id.index <= this.r.raftLog.committed) return true;
     return this.r.raftLog.matchTerm(id);
+  }
+
+  // selfApprovedAbove returns the SA entries above a snapshot index that a restore must keep: all
+  // of our entries above it when the snapshot lands inside (or past) our SA suffix. When it lands
+  // on an LA entry of another term, that entry and everything after it came from an older leader:
+  // our LA prefix then ended below the leader's term, so no vote of ours for what follows counted
+  // (rule 1), and it all goes.
+  selfApprovedAbove(snapIndex: number): Entry[] {
+    const log = this.r.raftLog;
+    if (snapIndex < this.laLastIndex() || snapIndex >= log.lastIndex()) return [];
+    return log.slice(snapIndex + 1, log.lastIndex() + 1, Infinity);
   }
 
   // --- follower: appends from the leader --------------------------------------------------------
@@ -233,6 +250,8 @@ export class FastTrack {
     let classicConflict = false;
     for (let k = 0; k < ents.length; k++) {
       const e = ents[k]!;
+      // Committed entries are equal everywhere (their terms may differ after a recovery).
+      if (e.index <= log.committed) continue;
       const ours = this.entryAt(e.index);
       if (ours === null) {
         if (first < 0) first = k;
@@ -269,13 +288,18 @@ export class FastTrack {
 
   // afterRestore forgets what a snapshot made obsolete.
   afterRestore(snapIndex: number): void {
-    this.saCount = 0;
+    this.recountSaTail();
     this.dropStale();
-    // Proposals at or below the snapshot have an outcome we cannot see in the log any more; the
-    // KV layer's client sessions make proposing them again harmless.
-    const lost: number[] = [];
-    for (const [digest, p] of this.pending) if (p.entry.index <= snapIndex) lost.push(digest);
-    for (const d of lost) this.repropose(d);
+    // Proposals at or below the snapshot have an outcome the log no longer shows. Proposing them
+    // again could commit one twice, so they are settled as unknown: the client retries with the
+    // same (client id, sequence), which the KV session table deduplicates.
+    for (const [digest, p] of this.pending) {
+      if (p.entry.index > snapIndex) continue;
+      this.pending.delete(digest);
+      if (this.pendingByIndex.get(p.entry.index) === digest) this.pendingByIndex.delete(p.entry.index);
+      this.stats.unknownOutcomes++;
+    }
+    this.flushSideBuffer();
   }
 
   // --- proposer ---------------------------------------------------------------------------------

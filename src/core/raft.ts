@@ -809,7 +809,11 @@ export class Raft {
         // ...and the candidate's log is at least as up to date as ours (Raft §5.4.1).
         const lastID = this.lastVoteEntryID();
         const candLastID: EntryID = { term: m.logTerm, index: m.index };
-        const upToDate = candLastID.term > lastID.term || (candLastID.term === lastID.term && candLastID.index >= lastID.index);
+        let upToDate = candLastID.term > lastID.term || (candLastID.term === lastID.term && candLastID.index >= lastID.index);
+        // Fast Raft: a candidate whose leader-approved prefix stops short of our commit index would
+        // have to recover committed entries from hints, and we may have compacted them away (and a
+        // recovered entry's newer term can make such a candidate look up to date): refuse it.
+        if (this.fast !== null && candLastID.index < this.raftLog.committed) upToDate = false;
         if (canVote && (this.mutantVoteWithoutLogCheck || upToDate)) {
           // Learners vote too: a learner promoted by a committed change it has not yet applied must
           // help elect the leader that will tell it.
@@ -1277,7 +1281,10 @@ export class Raft {
     const sterm = s.metadata.term;
     if (this.restore(s)) {
       this.logger.info(`${hex(this.id)} [commit: ${this.raftLog.committed}] restored snapshot [index: ${sindex}, term: ${sterm}]`);
-      this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: this.raftLog.lastIndex() }));
+      // Under Fast Raft the ack covers the leader-approved prefix only: self-approved entries kept
+      // above the snapshot are proposals, not replicas of the leader's log.
+      const acked = this.fast !== null ? this.fast.laLastIndex() : this.raftLog.lastIndex();
+      this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: acked }));
     } else {
       this.logger.info(`${hex(this.id)} [commit: ${this.raftLog.committed}] ignored snapshot [index: ${sindex}, term: ${sterm}]`);
       this.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: this.raftLog.committed }));
@@ -1302,7 +1309,9 @@ export class Raft {
       return false;
     }
     const id: EntryID = { term: s.metadata.term, index: s.metadata.index };
-    if (this.raftLog.matchTerm(id)) {
+    // Under Fast Raft only a leader-approved entry can match: a self-approved one of the same term
+    // may hold another proposal.
+    if (this.fast !== null ? this.fast.matchLA(id) : this.raftLog.matchTerm(id)) {
       // We already hold the snapshot's last entry: only the commit index moves.
       const last = this.raftLog.lastEntryID();
       this.logger.info(
@@ -1311,7 +1320,11 @@ export class Raft {
       this.raftLog.commitTo(s.metadata.index);
       return false;
     }
+    // Self-approved entries above the snapshot stay: a vote for one of them may have counted toward
+    // a fast quorum, and only the leader's decision at an index may replace what a voter holds.
+    const keep = this.fast !== null ? this.fast.selfApprovedAbove(s.metadata.index) : [];
     this.raftLog.restore(s);
+    if (keep.length > 0) this.raftLog.append(keep);
     this.trk = new ProgressTracker(this.trk.maxInflight, this.trk.maxInflightBytes);
     let restored: [TrackerConfig, ProgressMap];
     try {
