@@ -9,6 +9,7 @@ import { validateCommand } from './validate.js';
 import { reportCommand } from './report.js';
 import { compareCommand } from './compare.js';
 import { checkCommand } from './check.js';
+import { runCommand } from './run.js';
 
 function packageVersion(): string {
   const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,6 +40,7 @@ export function buildProgram(): Command {
       runDemo(opts, (line) => console.log(line));
     });
 
+  program.addCommand(runCommand());
   program.addCommand(validateCommand());
   program.addCommand(reportCommand());
   program.addCommand(compareCommand());
