@@ -268,18 +268,21 @@ export class Checkers {
   // observeOverwrite: node `id` replaced (or, with newTerm -1, truncated) its durable entry at
   // `index`, which had `oldTerm`. Losing an entry that was committed is what leader completeness
   // forbids; a stale leader's or follower's uncommitted tail may be replaced freely.
-  observeOverwrite(id: number, index: number, oldTerm: number, newTerm: number): void {
+  // `old` is the entry being replaced, when the caller has it: with it, only the committed entry
+  // itself counts (Fast Raft may replace a different, self-approved entry of the same term).
+  observeOverwrite(id: number, index: number, oldTerm: number, newTerm: number, old?: Entry): void {
     if (oldTerm === newTerm) return;
     const c = this.committed.get(index);
-    if (c !== undefined && c.term === oldTerm) {
+    if (c !== undefined && c.term === oldTerm && (old === undefined || c.fp === -1 || c.fp === entryFingerprint(old))) {
       const what = newTerm < 0 ? 'truncated' : `replaced it with an entry of term ${newTerm}`;
       throw new SafetyViolation('committed-overwrite', `node ${id} held the committed entry ${index} (term ${oldTerm}) and ${what}`);
     }
   }
 
   // observeCommit: node `id`, at `nodeTerm`, has commit index `commit`, and its log holds an entry
-  // of `termAtCommit` there.
-  observeCommit(id: number, commit: number, termAtCommit: number, nodeTerm: number): void {
+  // of `termAtCommit` there (`entry` itself when the caller has it at hand: then the record knows
+  // the data too).
+  observeCommit(id: number, commit: number, termAtCommit: number, nodeTerm: number, entry?: Entry): void {
     const p = this.node(id);
     if (commit < p.commit) {
       throw new SafetyViolation('commit-monotonic', `node ${id} commit index went back from ${p.commit} to ${commit}`);
@@ -287,17 +290,20 @@ export class Checkers {
     if (commit === p.commit) return;
     p.commit = commit;
     if (commit === 0 || termAtCommit <= 0) return;
+    const fp = entry !== undefined && entry.index === commit && entry.term === termAtCommit ? entryFingerprint(entry) : -1;
     const c = this.committed.get(commit);
     if (c === undefined) {
       if (!this.committed.covers(commit)) return;
-      this.committed.set(commit, { term: termAtCommit, fp: -1, commitTerm: nodeTerm });
+      this.committed.set(commit, { term: termAtCommit, fp, commitTerm: nodeTerm });
     } else {
-      if (c.term !== termAtCommit) {
+      if (c.term !== termAtCommit || (fp !== -1 && c.fp !== -1 && fp !== c.fp)) {
         throw new SafetyViolation(
           'state-machine-safety',
-          `node ${id} committed index ${commit} with term ${termAtCommit}, another node with term ${c.term}`,
+          `node ${id} committed index ${commit} with term ${termAtCommit}, another node with term ${c.term}` +
+            (c.term === termAtCommit ? ' and different data' : ''),
         );
       }
+      if (c.fp === -1) c.fp = fp;
       if (nodeTerm >= c.commitTerm) return;
       c.commitTerm = nodeTerm;
     }

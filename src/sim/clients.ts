@@ -20,6 +20,7 @@ import { decodeCommand, encodeCommand, type KvCommand, type KvResult } from '../
 import type { Rng } from '../core/rand.js';
 import { History } from './history.js';
 import type { Scheduler } from './scheduler.js';
+import type { TraceRecord, TraceSink } from './trace.js';
 
 export type AttachPolicy = 'leader' | 'followers' | 'random' | 'all' | readonly number[];
 
@@ -172,8 +173,13 @@ export class Clients {
     private readonly arrivalKind: number,
     recordHistory: boolean,
     historyOpsMax?: number,
+    private readonly tr: TraceSink | null = null,
   ) {
     this.history = recordHistory ? new History(historyOpsMax) : null;
+  }
+
+  private trace(ev: string, s: Session, nowUs: number, extra?: TraceRecord): void {
+    this.tr!.write({ i: this.host.sched.eventsRun, t: nowUs, ev, client: s.clientId, seq: s.seq, op: s.kind, key: s.key, node: s.contact, ...(extra ?? {}) });
   }
 
   get sessionCount(): number {
@@ -255,6 +261,7 @@ export class Clients {
     }
     this.counters.resent++;
     this.send(s, nowUs, true);
+    if (this.tr !== null) this.trace('resend', s, nowUs, { attempt: s.attempts });
   }
 
   // onArrival handles an open-loop arrival of group `arg`.
@@ -303,6 +310,7 @@ export class Clients {
       s.opId = this.history !== null ? this.history.invokePut(s.clientId, s.key, token, nowUs) : -1;
     }
     s.data = encodeCommand(cmd);
+    if (this.tr !== null) this.trace('invoke', s, nowUs, s.kind === 'put' ? { value: `${s.clientId}:${s.seq}` } : {});
     this.send(s, nowUs, false);
   }
 
@@ -382,6 +390,9 @@ export class Clients {
     }
     const latencyUs = nowUs - s.intendedUs;
     this.counters.completed++;
+    if (this.tr !== null) {
+      this.trace('complete', s, nowUs, { status: result.status, latencyUs, ...(s.kind === 'get' ? { value: this.readToken(result.value) } : {}) });
+    }
     this.latenciesUs.push(latencyUs);
     if (this.onComplete !== null) {
       this.onComplete({
@@ -407,6 +418,7 @@ export class Clients {
 
   private giveUp(s: Session, nowUs: number): void {
     this.counters.gaveUp++;
+    if (this.tr !== null) this.trace('giveup', s, nowUs, { attempts: s.attempts });
     this.finish(s, nowUs);
   }
 

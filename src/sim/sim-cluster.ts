@@ -36,6 +36,7 @@ import { RaftError } from '../core/errors.js';
 import { RaftInvariantError, silentLogger } from '../core/logger.js';
 import { asV2 } from '../core/confchange.js';
 import {
+  Approval,
   ConfChangeTransition,
   ConfChangeType,
   EntryType,
@@ -341,7 +342,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     this.network = new SimNetwork(this.sched, netRng, SimEv.Deliver, new FaultModel(o.network), o.fifoLinks);
     this.diskSampler = o.diskLatency === null ? null : new LatencySampler(o.diskLatency);
     this.checkers = o.checkers ? new Checkers() : null;
-    this.clients = new Clients(this, SimEv.ClientTimer, SimEv.ClientArrival, o.recordHistory, o.historyOpsMax);
+    this.clients = new Clients(this, SimEv.ClientTimer, SimEv.ClientArrival, o.recordHistory, o.historyOpsMax, o.trace);
     const ids = Array.from({ length: o.size }, (_, i) => i + 1);
     this.config = { ...emptyConfState(), voters: ids.slice() };
     this.nextNodeId = o.size + 1;
@@ -911,7 +912,13 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     if (!isEmptyHardState(rd.hardState) && rd.hardState.commit !== node.seenCommit) {
       const commit = rd.hardState.commit;
       node.seenCommit = commit;
-      this.checkers?.observeCommit(node.id, commit, r.raftLog.tryTerm(commit), r.term);
+      const ck = this.checkers;
+      if (ck !== null) {
+        const t = r.raftLog.tryTerm(commit);
+        // The committed entry itself (cheap: it is in memory), so that the record knows its data.
+        const e = t > 0 && commit >= r.raftLog.firstIndex() ? r.raftLog.slice(commit, commit + 1, Infinity)[0] : undefined;
+        ck.observeCommit(node.id, commit, t, r.term, e);
+      }
     }
   }
 
@@ -935,13 +942,16 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       this.counters.entriesPersisted += ents.length;
       if (ck !== null) {
         const first = st.firstIndex();
-        let prevTerm = -1;
+        const offset = st.ents[0]!.index;
+        let prev: Entry | undefined;
         for (let i = 0; i < ents.length; i++) {
           const e = ents[i]!;
           if (e.index < first) continue;
-          if (prevTerm === -1) prevTerm = st.term(e.index - 1);
+          if (prev === undefined) prev = st.ents[e.index - 1 - offset];
+          // After a self-approved entry (Fast Raft), the predecessor proves nothing.
+          const prevTerm = prev === undefined ? -1 : prev.approval === Approval.SelfApproved ? -1 : prev.term;
           ck.observePersisted(node.id, e, prevTerm);
-          prevTerm = e.term;
+          prev = e;
         }
       }
     }
@@ -979,10 +989,11 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     const first = Math.max(ents[0]!.index, st.firstIndex());
     const oldLast = st.lastIndex();
     const newLast = ents[ents.length - 1]!.index;
+    const offset = st.ents[0]!.index;
     for (let j = first; j <= oldLast; j++) {
-      const oldTerm = st.term(j);
+      const old = st.ents[j - offset]!;
       const newTerm = j <= newLast ? ents[j - ents[0]!.index]!.term : -1;
-      ck.observeOverwrite(node.id, j, oldTerm, newTerm);
+      ck.observeOverwrite(node.id, j, old.term, newTerm, old);
     }
   }
 
