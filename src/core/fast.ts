@@ -606,6 +606,24 @@ export class FastTrack {
     return true;
   }
 
+  // fastStillPossible: some entry could still reach a fast quorum in every configuration, counting
+  // the voters that have not answered yet. Once none can, waiting only adds latency.
+  private fastStillPossible(t: IndexTally): boolean {
+    const configs = this.anyConfig ? this.currentConfigs() : this.fastConfigs;
+    for (const cfg of configs) {
+      let unvoted = 0;
+      for (const id of cfg.ids()) if (!t.votedBy.has(id)) unvoted++;
+      let best = 0;
+      for (const c of t.candidates.values()) {
+        let n = 0;
+        for (const [voter, eligible] of c.voters) if (eligible && cfg.has(voter)) n++;
+        if (n > best) best = n;
+      }
+      if (best + unvoted < fastQuorumSize(cfg.size)) return false;
+    }
+    return true;
+  }
+
   private allVoted(t: IndexTally): boolean {
     for (const cfg of this.currentConfigs()) for (const id of cfg.ids()) if (!t.votedBy.has(id)) return false;
     return true;
@@ -649,7 +667,7 @@ export class FastTrack {
         const timedOut = this.tickCount - t.firstTick >= this.cfg.decisionTimeoutTicks;
         // Classic track: when the fast track is closed, when every voter has answered without a
         // fast quorum, or when waiting longer is not worth it.
-        if (!open || this.allVoted(t) || timedOut) {
+        if (!open || this.allVoted(t) || timedOut || !this.fastStillPossible(t)) {
           chosen = this.mostHeld(t);
           if (chosen === null && timedOut) {
             chosen = { term: r.term, index: k, type: EntryType.EntryNormal, data: EMPTY_BYTES };
