@@ -211,7 +211,7 @@ export class FastTrack {
   selfApprovedAbove(snapIndex: number): Entry[] {
     const log = this.r.raftLog;
     if (snapIndex < this.laLastIndex() || snapIndex >= log.lastIndex()) return [];
-    return log.slice(snapIndex + 1, log.lastIndex() + 1, Infinity);
+    return log.slice(snapIndex + 1, log.lastIndex() + 1, Infinity).map((e) => ({ ...e }));
   }
 
   // --- follower: appends from the leader --------------------------------------------------------
@@ -275,7 +275,9 @@ export class FastTrack {
       // and only the leader's decision at an index may replace what a voter holds there.
       if (!classicConflict && log.lastIndex() > lastnewi) {
         const tail = log.slice(lastnewi + 1, log.lastIndex() + 1, Infinity);
-        for (const e of tail) rewrite.push(e);
+        // Copies, not the same objects: a write of the old tail still in flight must not vouch
+        // for the rewritten log (see the MsgStorageAppendResp check in raft.ts).
+        for (const e of tail) rewrite.push({ ...e });
       }
       log.append(rewrite);
       this.recountSaTail();
@@ -473,7 +475,7 @@ export class FastTrack {
     const log = this.r.raftLog;
     const rewrite: Entry[] = [{ ...e, approval: Approval.SelfApproved }];
     if (log.lastIndex() > e.index) {
-      for (const t of log.slice(e.index + 1, log.lastIndex() + 1, Infinity)) rewrite.push(t);
+      for (const t of log.slice(e.index + 1, log.lastIndex() + 1, Infinity)) rewrite.push({ ...t });
     }
     log.append(rewrite);
   }

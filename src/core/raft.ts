@@ -787,7 +787,13 @@ export class Raft {
         this.hup(this.preVote ? CampaignType.PreElection : CampaignType.Election);
         break;
       case MessageType.MsgStorageAppendResp:
-        if (m.index !== 0) this.raftLog.stableTo({ term: m.logTerm, index: m.index });
+        if (m.index !== 0) {
+          // Fast Raft: a write of an entry since replaced in the unstable log at the same index and
+          // term (an SA entry overwritten by the leader's decision) must not mark the replacement
+          // stable; the replacement's own write will.
+          const stale = this.fast !== null && m.entries.length === 1 && this.fast.entryAt(m.index) !== m.entries[0];
+          if (!stale) this.raftLog.stableTo({ term: m.logTerm, index: m.index });
+        }
         if (m.snapshot !== null) this.appliedSnap(m.snapshot);
         break;
       case MessageType.MsgStorageApplyResp:

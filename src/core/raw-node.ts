@@ -210,6 +210,13 @@ export class RawNode {
       const last = r.raftLog.lastEntryID();
       m.index = last.index;
       m.logTerm = last.term;
+      // Fast Raft can replace a self-approved entry by the leader's choice at the same index and
+      // term while the first is still being written: (index, term) no longer names one entry, so
+      // the response also carries the entry object it vouches for (a local message, never sent).
+      if (r.fast !== null) {
+        const e = r.fast.entryAt(last.index);
+        if (e !== null) m.entries = [e];
+      }
     }
     if (!isEmptySnap(rd.snapshot)) m.snapshot = rd.snapshot;
     return m;
