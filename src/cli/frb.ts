@@ -9,6 +9,8 @@ import { validateCommand } from './validate.js';
 import { reportCommand } from './report.js';
 import { compareCommand } from './compare.js';
 import { checkCommand } from './check.js';
+import { nodeCommand } from './node.js';
+import { clusterCommand } from './cluster.js';
 import { runCommand } from './run.js';
 
 function packageVersion(): string {
@@ -47,6 +49,8 @@ export function buildProgram(): Command {
   program.addCommand(checkCommand());
 
   program.addCommand(fuzzCommand());
+  program.addCommand(nodeCommand());
+  program.addCommand(clusterCommand());
 
   return program;
 }
