@@ -307,9 +307,11 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
   private liveCache: number[] | null = null;
   private readonly electedTerms = new Set<number>();
   private nextNodeId: number;
-  // Decoded KV commands by entry data: every replica applies the same entry objects (messages are
-  // not serialized in the simulator), so one decode serves all of them.
-  private readonly decoded = new WeakMap<Uint8Array, KvCommand>();
+  // Decoded KV commands of recently applied entries, by index: every replica applies the same
+  // entry objects (messages are not serialized in the simulator), so one decode serves all of
+  // them. A slot is reused only for the very same data object.
+  private readonly decodedData: (Uint8Array | null)[] = new Array<Uint8Array | null>(decodeCacheSize).fill(null);
+  private readonly decodedCmd: (KvCommand | null)[] = new Array<KvCommand | null>(decodeCacheSize).fill(null);
   private readonly clientRngBase: Rng;
   // The nemesis draws from this one.
   readonly faultRng: Rng;
@@ -357,6 +359,8 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       this.nodes[id] = node;
       this.startNode(node);
     }
+    // Fast Raft re-stamps recovered entries with the new leader's term: compare data, not terms.
+    if (this.checkers !== null) this.checkers.identityByData = this.nodes.some((n) => n?.rn?.raft.fast != null);
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1037,10 +1041,12 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       if (ck !== null) ck.observeApply(node.id, e, rn.raft.raftLog.committed);
       if (e.type === EntryType.EntryNormal) {
         if (e.data.length > 0 && isKvCommand(e.data)) {
-          let cmd = this.decoded.get(e.data);
-          if (cmd === undefined) {
+          const slot = e.index & (decodeCacheSize - 1);
+          let cmd = this.decodedCmd[slot]!;
+          if (this.decodedData[slot] !== e.data) {
             cmd = decodeCommand(e.data);
-            this.decoded.set(e.data, cmd);
+            this.decodedData[slot] = e.data;
+            this.decodedCmd[slot] = cmd;
           }
           const result = node.kv.applyCommand(e.index, cmd);
           this.clients.onApplied(node.id, cmd.clientId, cmd.seq, result, now);
@@ -1213,6 +1219,9 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     this.recordViolation(new SafetyViolation(checker, message));
   }
 }
+
+// Entries whose decoded command is remembered (a power of two).
+const decodeCacheSize = 4096;
 
 function skewedTickUs(tickUs: number, skew: number): number {
   return Math.max(1, Math.round(tickUs * (1 + skew)));

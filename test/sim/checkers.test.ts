@@ -20,6 +20,7 @@ function log(terms: readonly number[]): LogTermView {
   return {
     tryTerm: (i) => (i >= 1 && i <= terms.length ? terms[i - 1]! : i === 0 ? 0 : -2),
     lastIndex: () => terms.length,
+    slice: (lo, hi) => terms.slice(lo - 1, hi - 1).map((t, k) => entry(lo + k, t)),
   };
 }
 
@@ -87,7 +88,7 @@ test('leader completeness: a new leader lacks an entry committed in an earlier t
   violates('leader-completeness', () => c.observeLeader(3, 6, log([1, 2, 3])));
   violates('leader-completeness', () => c.observeLeader(4, 7, log([1, 2])));
   // An index the leader has compacted into its snapshot is not held against it.
-  const compacted: LogTermView = { tryTerm: (i) => (i < 5 ? -1 : 5), lastIndex: () => 6 };
+  const compacted: LogTermView = { tryTerm: (i) => (i < 5 ? -1 : 5), lastIndex: () => 6, slice: () => [] };
   c.observeLeader(5, 8, compacted);
 });
 
