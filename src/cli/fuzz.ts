@@ -117,8 +117,12 @@ export function fuzzCommand(): Command {
     .option('--protocol <name>', `protocol (${protocolNames().join(', ')})`, 'raft')
     .option('--seeds <n>', 'number of schedules', intArg('--seeds', 1), 100)
     .option('--start <s>', 'first seed', intArg('--start', 0), 1)
-    .option('--nodes <list>', 'cluster sizes to draw from', nodesArg, [...defaultFuzzConfig.nodes])
-    .option('--faults <list>', `fault kinds (${faultKinds.join(', ')}; none; all)`, faultsArg, [...defaultFuzzFaults])
+    .addOption(new Option('--nodes <list>', 'cluster sizes to draw from').argParser(nodesArg).default([...defaultFuzzConfig.nodes], defaultFuzzConfig.nodes.join(',')))
+    .addOption(
+      new Option('--faults <list>', `fault kinds (${faultKinds.join(', ')}; none; all)`)
+        .argParser(faultsArg)
+        .default([...defaultFuzzFaults], 'all but the explicit restart and resume'),
+    )
     .addOption(new Option('--mutant <name>', 'switch off one safety rule (the checkers must notice)').choices([...allMutations]))
     .option('--replay <seed>', 'replay one schedule and print what happened', intArg('--replay', 0))
     .option('--trace <file>', 'with --replay: write the trace as JSON lines')
