@@ -12,12 +12,16 @@ export interface FuzzWorkerData {
   readonly seeds: readonly number[];
   readonly shrink: boolean;
   readonly shrinkRunsMax: number;
+  // Failures this worker shrinks (the rest are reported as generated): shrinking costs up to
+  // shrinkRunsMax runs each, and a broken build can fail every schedule.
+  readonly shrinkFailuresMax: number;
 }
 
 const data = workerData as FuzzWorkerData;
 const port = parentPort;
 if (port === null) throw new Error('fuzz-worker must run in a worker thread');
 
+let shrunkCount = 0;
 for (const seed of data.seeds) {
   const schedule = generateSchedule(seed, data.config);
   const result = runSchedule(schedule);
@@ -26,7 +30,8 @@ for (const seed of data.seeds) {
     msg.violation = describeViolation(result.violation);
     msg.checker = result.violation.checker;
     msg.schedule = describeSchedule(schedule);
-    if (data.shrink) {
+    if (data.shrink && shrunkCount < data.shrinkFailuresMax) {
+      shrunkCount++;
       const shrunk = shrinkSchedule(schedule, result, data.shrinkRunsMax);
       msg.shrunk = {
         edits: shrunk.edits,

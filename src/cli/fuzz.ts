@@ -60,6 +60,7 @@ interface FuzzCliOptions {
   jobs: number;
   shrink: boolean;
   shrinkRuns: number;
+  show: number;
   failFast: boolean;
   json: boolean;
   progress: boolean;
@@ -134,6 +135,7 @@ export function fuzzCommand(): Command {
     .option('--jobs <n>', 'worker threads', intArg('--jobs', 1), Math.max(1, availableParallelism()))
     .option('--no-shrink', 'print failing schedules as generated, without shrinking')
     .option('--shrink-runs <n>', 'runs a shrink may take', intArg('--shrink-runs', 1), 150)
+    .option('--show <n>', 'failures shrunk and printed in full (the others get one line each)', intArg('--show', 0), 5)
     .option('--fail-fast', 'stop at the first failing schedule', false)
     .option('--json', 'print the summary as one JSON object', false)
     .option('--no-progress', 'no progress bar')
@@ -229,7 +231,10 @@ async function fuzz(config: FuzzConfig, opts: FuzzCliOptions): Promise<number> {
       wallS: Math.round(wallS * 10) / 10,
     }));
   } else {
-    for (const f of failures) {
+    for (const f of failures.slice(opts.show)) {
+      console.log(`FAILED seed ${f.seed}: ${f.checker}; replay: ${replayCommand(config, f.seed, f.shrunk?.edits ?? {}, '--trace out.jsonl')}`);
+    }
+    for (const f of failures.slice(0, opts.show)) {
       console.log('');
       console.log(`FAILED seed ${f.seed}: ${f.checker}`);
       if (f.shrunk !== undefined && f.shrunk.violation !== '') {
@@ -256,6 +261,7 @@ async function fuzz(config: FuzzConfig, opts: FuzzCliOptions): Promise<number> {
 }
 
 function runInline(config: FuzzConfig, seeds: readonly number[], opts: FuzzCliOptions, onResult: (m: FuzzWorkerMessage) => boolean): void {
+  let shrunkCount = 0;
   for (const seed of seeds) {
     const schedule = generateSchedule(seed, config);
     const result = runSchedule(schedule);
@@ -264,7 +270,8 @@ function runInline(config: FuzzConfig, seeds: readonly number[], opts: FuzzCliOp
       msg.checker = result.violation.checker;
       msg.violation = describeViolation(result.violation);
       msg.schedule = describeSchedule(schedule);
-      if (opts.shrink) {
+      if (opts.shrink && shrunkCount < opts.show) {
+        shrunkCount++;
         const s = shrinkSchedule(schedule, result, opts.shrinkRuns);
         msg.shrunk = { edits: s.edits, schedule: describeSchedule(s.schedule), violation: s.result.violation === null ? '' : describeViolation(s.result.violation), runs: s.runs };
       }
@@ -290,6 +297,7 @@ async function runWorkers(
         seeds: seeds.filter((_, i) => i % jobs === w),
         shrink: opts.shrink,
         shrinkRunsMax: opts.shrinkRuns,
+        shrinkFailuresMax: Math.ceil(opts.show / jobs),
       };
       const worker = new Worker(new URL('./fuzz-worker.js', import.meta.url), { workerData: data });
       workers.push(worker);
