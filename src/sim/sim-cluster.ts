@@ -67,7 +67,6 @@ export const enum SimEv {
   ClientArrival = 8,
   SnapStatus = 9,
   StopRemoved = 10,
-  Probe = 11,
 }
 
 export const enum NodeStatus {
@@ -313,7 +312,8 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
   private readonly decodedData: (Uint8Array | null)[] = new Array<Uint8Array | null>(decodeCacheSize).fill(null);
   private readonly decodedCmd: (KvCommand | null)[] = new Array<KvCommand | null>(decodeCacheSize).fill(null);
   private readonly clientRngBase: Rng;
-  // The nemesis draws from this one.
+  // Reserved for fault injection that needs a shared stream (the nemesis itself draws from each
+  // fault's own pick, so that dropping a fault does not shift the others).
   readonly faultRng: Rng;
 
   constructor(partial: Partial<SimClusterOptions> = {}) {
@@ -659,8 +659,6 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
         this.traceFault('stop-removed', arg);
         return;
       }
-      case SimEv.Probe:
-        return;
       default:
         throw new Error(`sim: unknown event kind ${kind}`);
     }
