@@ -109,8 +109,10 @@ export function decodeFrame(data: Uint8Array): { value: Record<string, unknown>;
   } catch (err) {
     throw new ClientFrameError(`undecodable ${encoding} frame: ${(err as Error).message}`);
   }
-  if (typeof v !== 'object' || v === null || Array.isArray(v) || v instanceof Uint8Array) {
-    throw new ClientFrameError(`expected a map, got ${Array.isArray(v) ? 'a list' : typeof v}`);
+  // A plain map only: msgpackr also yields arrays, byte arrays, dates and marker objects (0xc1).
+  const proto = typeof v === 'object' && v !== null ? Object.getPrototypeOf(v) : undefined;
+  if (proto !== Object.prototype && proto !== null) {
+    throw new ClientFrameError(`expected a map, got ${Array.isArray(v) ? 'a list' : v === null ? 'null' : typeof v === 'object' ? 'another kind of object' : typeof v}`);
   }
   return { value: v as Record<string, unknown>, encoding };
 }

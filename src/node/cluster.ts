@@ -298,7 +298,10 @@ export class LocalCluster {
     if (!existsSync(this.frbPath)) throw new ClusterError(`${this.frbPath} does not exist: build first (npx tsc -p tsconfig.json)`);
     const out = openSync(path.join(this.dir, `node-${id}.out`), 'a');
     const err = openSync(path.join(this.dir, `node-${id}.err`), 'a');
-    const args = [this.frbPath, 'node', '--config', this.configFile, '--id', String(id)];
+    // FRB_NODE_EXEC_ARGV passes Node options to the node processes (e.g. "--cpu-prof
+    // --cpu-prof-dir=/tmp/prof" to profile them; NODE_OPTIONS refuses those).
+    const execArgv = (process.env['FRB_NODE_EXEC_ARGV'] ?? '').split(' ').filter((a) => a !== '');
+    const args = [...execArgv, this.frbPath, 'node', '--config', this.configFile, '--id', String(id)];
     if (this.transportOverride !== undefined) args.push('--transport', this.transportOverride);
     if (this.logLevel !== undefined) args.push('--log-level', this.logLevel);
     let child: ChildProcess;

@@ -113,6 +113,7 @@ export interface NodeCounters {
   readyUsMax: number;
   votesDroppedRecovering: number;
   reproposals: number;
+  messagesDroppedUnreachable: number;
 }
 
 function newCounters(): NodeCounters {
@@ -137,6 +138,7 @@ function newCounters(): NodeCounters {
     readyUsMax: 0,
     votesDroppedRecovering: 0,
     reproposals: 0,
+    messagesDroppedUnreachable: 0,
   };
 }
 
@@ -145,11 +147,16 @@ export const putWaitersMax = 65_536;
 export const readWaitersMax = 65_536;
 const sweepIntervalMs = 50;
 
-// Transport limits sized for KV snapshots (a lagging follower gets the whole state in one frame).
+// Transport limits sized for KV snapshots (a lagging follower gets the whole state in one frame),
+// and a short reconnect backoff: only lower ids dial, so a restarted node is reachable by its
+// lower-id peers only once they redial it, and a run measures how fast the cluster recovers,
+// not the backoff.
 const transportLimits = {
   frameBytesMax: 32 * 1024 * 1024,
   messageBytesMax: 64 * 1024 * 1024,
   queueBytesMax: 128 * 1024 * 1024,
+  reconnectMinMs: 20,
+  reconnectMaxMs: 250,
 } as const;
 
 const utf8 = new TextEncoder();
@@ -457,7 +464,12 @@ export class LiveNode {
           this.counters.votesDroppedRecovering++;
           continue;
         }
-        if ((t === MessageType.MsgApp || t === MessageType.MsgHeartbeat || t === MessageType.MsgSnap) && m.term >= rn.raft.term) {
+        // The target is what the leader announces during the first two election timeouts (by
+        // then a new leader has committed in its term, so its commit index covers everything
+        // committed before this node's crash); frozen after that, so that a steady stream of
+        // new commits cannot keep the node recovering forever.
+        const targetOpen = this.recoveryLeaderCommit === 0 || Date.now() < this.recoveryUntilMs;
+        if (targetOpen && (t === MessageType.MsgApp || t === MessageType.MsgHeartbeat || t === MessageType.MsgSnap) && m.term >= rn.raft.term) {
           if (m.commit > this.recoveryLeaderCommit) this.recoveryLeaderCommit = m.commit;
           if (t === MessageType.MsgSnap && m.snapshot !== null && m.snapshot.metadata.index > this.recoveryLeaderCommit) {
             this.recoveryLeaderCommit = m.snapshot.metadata.index;
@@ -686,31 +698,40 @@ export class LiveNode {
     }
   }
 
+  // send hands a Ready's messages to the transport, except those to peers it has no connection
+  // to: as etcd's rafthttp does, they are dropped (and the peer reported unreachable) rather than
+  // queued. Raft retransmits what matters; a backlog delivered on reconnection would be stale
+  // and, for a leader probing a restarted follower, a burst of whole-log appends.
   private send(msgs: Message[]): void {
     if (msgs.length === 0) return;
+    const t = this.transport;
     let out = msgs;
     for (let i = 0; i < msgs.length; i++) {
       const m = msgs[i]!;
-      if (m.to === this.id || m.type === MessageType.MsgSnap) {
+      if (m.to === this.id || m.type === MessageType.MsgSnap || !t.connected(m.to)) {
         // Rare: build the filtered list only when needed.
-        out = [];
-        for (const x of msgs) {
+        out = msgs.slice(0, i);
+        for (let j = i; j < msgs.length; j++) {
+          const x = msgs[j]!;
           if (x.to === this.id) continue;
+          const up = t.connected(x.to);
           if (x.type === MessageType.MsgSnap) {
             this.counters.snapshotsSent++;
-            this.snapReports.push({ to: x.to, ok: this.transport.connected(x.to) });
+            this.snapReports.push({ to: x.to, ok: up });
+          }
+          if (!up) {
+            this.counters.messagesDroppedUnreachable++;
+            if (x.type === MessageType.MsgApp || x.type === MessageType.MsgHeartbeat) this.unreachable.add(x.to);
+            continue;
           }
           out.push(x);
         }
         break;
       }
     }
-    this.transport.send(out);
+    if (out.length === 0) return;
+    t.send(out);
     this.counters.messagesSent += out.length;
-    for (let i = 0; i < out.length; i++) {
-      const m = out[i]!;
-      if (m.type === MessageType.MsgApp && !this.transport.connected(m.to)) this.unreachable.add(m.to);
-    }
   }
 
   private afterAdvance(): void {

@@ -60,6 +60,7 @@ export function nodeMetricsText(node: LiveNode): string {
   k('frb_node_entries_persisted_total', 'Log entries written to storage.', c.entriesPersisted);
   k('frb_node_entries_applied_total', 'Committed entries applied.', c.entriesApplied);
   k('frb_node_messages_sent_total', 'Raft messages handed to the transport.', c.messagesSent);
+  k('frb_node_messages_dropped_unreachable_total', 'Raft messages dropped because their peer was not connected.', c.messagesDroppedUnreachable);
   k('frb_node_snapshots_sent_total', 'Snapshots sent to followers.', c.snapshotsSent);
   k('frb_node_snapshots_applied_total', 'Snapshots received and applied.', c.snapshotsApplied);
   k('frb_node_snapshots_created_total', 'KV snapshots taken for compaction.', c.snapshotsCreated);
