@@ -460,16 +460,28 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
       }, Math.max(0, (atUs - clock()) / 1000));
       timers.add(timer);
     };
+    // A restart is recorded when its process starts; waiting for it to serve happens beside the
+    // fault chain, so that a slow start does not delay the faults after it.
+    const starting = new Set<Promise<void>>();
     const restart = async (id: number): Promise<void> => {
       if (abort.signal.aborted) return;
-      await c.start(id, startTimeoutMs);
-      crashed.delete(id);
+      c.spawn(id);
       incarnations.set(id, (incarnations.get(id) ?? 1) + 1);
-      if (networkChanged) await c.control(id, { op: 'set', network: networkSpecToPlain(model.spec()) });
       event('restart', id);
+      const p: Promise<void> = c
+        .waitHealthy(id, startTimeoutMs)
+        .then(async () => {
+          crashed.delete(id);
+          if (networkChanged) await c.control(id, { op: 'set', network: networkSpecToPlain(model.spec()) });
+        })
+        .catch((err: Error) => {
+          errors.push(`restart node ${id}: ${err.message}`);
+        })
+        .finally(() => starting.delete(p));
+      starting.add(p);
     };
-    const resume = (id: number): void => {
-      if (c.resume(id)) event('resume', id);
+    const resume = (id: number, detail?: string): void => {
+      if (c.resume(id)) event('resume', id, detail);
       paused.delete(id);
     };
     const apply = async (a: FaultAction): Promise<void> => {
@@ -489,7 +501,7 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
         }
         case 'restart': {
           const ids = a.target.kind === 'all' ? [...crashed] : [a.target.id];
-          for (const id of ids) if (crashed.has(id) || c.pid(id) === null) await restart(id);
+          for (const id of ids) if (c.pid(id) === null) await restart(id);
           return;
         }
         case 'pause': {
@@ -631,9 +643,13 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
         : await runClosedLoop(common);
     const loadEndUs = Math.round(clock());
     await warmupDone;
+    // Faults still to come (and their undoing) are cancelled with the load; nodes still paused
+    // are resumed so that their counters can be read and they can stop cleanly.
     for (const t of timers) clearTimeout(t);
     timers.clear();
     await chain;
+    await Promise.all([...starting]);
+    for (const id of [...paused]) resume(id, 'end of run');
     const nodesAtEnd = await snapshot();
     const leaderAtEnd = await c.leader(running());
     const endedAt = new Date().toISOString();

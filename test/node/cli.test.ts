@@ -12,9 +12,9 @@ import { removeDir, tempDir } from './helpers.js';
 
 const run = promisify(execFile);
 
-async function frb(args: string[], timeoutMs = 30_000): Promise<{ code: number; stdout: string; stderr: string }> {
+async function frb(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = process.env): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const r = await run(process.execPath, [defaultFrbPath(), ...args], { timeout: timeoutMs });
+    const r = await run(process.execPath, [defaultFrbPath(), ...args], { timeout: timeoutMs, env });
     return { code: 0, stdout: r.stdout, stderr: r.stderr };
   } catch (err) {
     const e = err as { code?: number; stdout?: string; stderr?: string };
@@ -69,6 +69,10 @@ test('frb node refuses a bad config, an unknown id and a missing file with one l
     const unknown = await frb(['node', '--config', good, '--id', '9']);
     assert.equal(unknown.code, 1);
     assert.match(unknown.stderr, /^frb: node 9 is not in the cluster/);
+    // Without a native uWebSockets.js build the node refuses to run on its slow fallback.
+    const noUws = await frb(['node', '--config', good, '--id', '1'], 30_000, { ...process.env, UWS_USE_FALLBACK: '1' });
+    assert.equal(noUws.code, 1);
+    assert.match(noUws.stderr, /^frb: uWebSockets.js would run its slow JavaScript fallback.*--transport ws/);
     const help = await frb(['node', '--help']);
     assert.equal(help.code, 0);
     assert.match(help.stdout, /--config <file>/);

@@ -13,6 +13,9 @@ import { Workload, assertLedgerKept, raftState, removeDir, tempDir, waitFor } fr
 interface Scenario {
   readonly protocol: 'raft' | 'fastraft';
   readonly storage: 'memory' | 'lmdb';
+  // Snapshot (and compact) every this many applied entries: small, so that the restarted node
+  // is brought back by a snapshot (and an LMDB node restarts from one).
+  readonly snapshotEntries: number;
 }
 
 async function leaderFailover(sc: Scenario): Promise<void> {
@@ -24,7 +27,16 @@ async function leaderFailover(sc: Scenario): Promise<void> {
     if (process.env['FRB_TEST_VERBOSE'] !== undefined) console.log(`  +${Date.now() - t0} ms ${what}`);
   };
   try {
-    cluster = await LocalCluster.up({ dir, size: 3, protocol: sc.protocol, storage: sc.storage, sync: false, healthyTimeoutMs: 15_000 });
+    cluster = await LocalCluster.up({
+      dir,
+      size: 3,
+      protocol: sc.protocol,
+      storage: sc.storage,
+      sync: false,
+      snapshotEntries: sc.snapshotEntries,
+      snapshotKeepEntries: 20,
+      healthyTimeoutMs: 15_000,
+    });
     const c = cluster;
     // A leader is elected, and every node knows it.
     const first = await c.waitLeader(10_000);
@@ -83,6 +95,12 @@ async function leaderFailover(sc: Scenario): Promise<void> {
     assert.match(metrics, /frb_transport_msgs_out_total\{node="\d+",peer="\d+"\} [1-9]/);
     assert.match(metrics, /# TYPE frb_client_requests_total counter/);
     if (sc.protocol === 'fastraft') assert.match(metrics, /frb_fast_commits_total\{node="\d+",track="fast"\} \d+/);
+    // The log was compacted behind KV snapshots on every node.
+    for (const id of c.ids) assert.match(await c.metrics(id), /frb_node_snapshots_created_total\{node="\d+"\} [1-9]/);
+    // The restarted node was down long enough to need the leader's snapshot.
+    const restarted = await c.metrics(first);
+    const applied = /frb_node_snapshots_applied_total\{node="\d+"\} (\d+)/.exec(restarted);
+    phase(`node ${first} applied ${applied?.[1]} snapshots from the leader`);
   } finally {
     if (load !== null) await load.stop().catch(() => {});
     if (cluster !== null) {
@@ -94,13 +112,13 @@ async function leaderFailover(sc: Scenario): Promise<void> {
 }
 
 test('raft, memory: leader failover with a linearizable history and no lost write', { timeout: 45_000 }, async () => {
-  await leaderFailover({ protocol: 'raft', storage: 'memory' });
+  await leaderFailover({ protocol: 'raft', storage: 'memory', snapshotEntries: 200 });
 });
 
 test('fastraft, memory, clients on every node: leader failover with a linearizable history and no lost write', { timeout: 45_000 }, async () => {
-  await leaderFailover({ protocol: 'fastraft', storage: 'memory' });
+  await leaderFailover({ protocol: 'fastraft', storage: 'memory', snapshotEntries: 200 });
 });
 
 test('raft, lmdb: leader failover, restart from the store, no lost write', { timeout: 45_000 }, async () => {
-  await leaderFailover({ protocol: 'raft', storage: 'lmdb' });
+  await leaderFailover({ protocol: 'raft', storage: 'lmdb', snapshotEntries: 100 });
 });

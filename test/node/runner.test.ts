@@ -40,7 +40,7 @@ function options(dir: string, over: Partial<LiveRunOptions> = {}): LiveRunOption
       conflict: 0.05,
     },
     faults: [],
-    stop: { kind: 'duration', durationUs: 4_500_000 },
+    stop: { kind: 'duration', durationUs: 5_000_000 },
     warmupUs: 500_000,
     seed: 11,
     dir,

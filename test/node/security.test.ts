@@ -61,6 +61,26 @@ function post(port: number, path: string, body: string): Promise<{ status: numbe
   });
 }
 
+// assertPrometheusText: every line is a comment or `name{labels} value`, and no family is
+// declared twice (a scraper refuses both).
+function assertPrometheusText(text: string): void {
+  const types = new Set<string>();
+  for (const line of text.split('\n')) {
+    if (line === '') continue;
+    const t = /^# TYPE ([a-zA-Z_:][a-zA-Z0-9_:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (t !== null) {
+      assert.ok(!types.has(t[1]!), `family ${t[1]} declared twice`);
+      types.add(t[1]!);
+      continue;
+    }
+    if (line.startsWith('# HELP ')) continue;
+    assert.match(line, /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="(\\.|[^"\\])*",?)*\})? -?[0-9.e+]+$/, `bad metrics line: ${line}`);
+  }
+  for (const f of ['frb_raft_term', 'frb_raft_commit_index', 'frb_raft_applied_index', 'frb_raft_campaigns_total', 'frb_transport_msgs_out_total', 'frb_transport_bytes_in_total', 'frb_transport_queue_frames', 'frb_transport_dropped_frames_total', 'frb_client_pending']) {
+    assert.ok(types.has(f), `${f} exported`);
+  }
+}
+
 async function stillServes(config: ClusterConfig, nodeId: number, tag: string): Promise<void> {
   const pool = new ConnectionPool(config);
   try {
@@ -105,7 +125,9 @@ test('peer route: strangers, wrong secrets and garbage are refused; the cluster 
     await waitFor(() => raws.every((r) => r.closeCode !== null), 'every stranger closed');
     const failures = target.transport.metrics().authFailuresUnknown;
     assert.ok(failures.malformed >= 6, `malformed refusals counted: ${JSON.stringify(failures)}`);
-    assert.match(target.metricsText(), /frb_transport_auth_failures_total\{node="3",peer="1",reason="mac"\} 1/);
+    const text = target.metricsText();
+    assert.match(text, /frb_transport_auth_failures_total\{node="3",peer="1",reason="mac"\} 1/);
+    assertPrometheusText(text);
     await stillServes(config, 3, 'peer-garbage');
   } finally {
     for (const r of raws) r.close();
