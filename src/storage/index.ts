@@ -3,7 +3,7 @@
 
 export type { Storage, InitialState } from '../core/storage.js';
 export { MemoryStorage } from '../core/storage.js';
-export { LmdbStorage, storageDirFor, DATA_FILE, LOCK_FILE, MARKER_FILE } from './lmdb-storage.js';
-export type { LmdbStorageOptions, StorageDescription } from './lmdb-storage.js';
+export { LmdbStorage, storageDirFor, DATA_FILE, LOCK_FILE, MARKER_FILE, WAL_FILE } from './lmdb-storage.js';
+export type { LmdbStorageOptions, StorageDescription, StorageRecovery, StorageTraceEvent } from './lmdb-storage.js';
 export { StorageError, StorageOpenError, StorageCorruptError } from './errors.js';
 export { checkLmdbDataFile } from './lmdb-file.js';

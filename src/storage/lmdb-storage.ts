@@ -1,40 +1,64 @@
-// LmdbStorage: the core's Storage on an LMDB environment (lmdb-js), one environment per node.
+// LmdbStorage: the core's Storage on a write-ahead log in front of an LMDB environment (lmdb-js),
+// one store per node, the way etcd puts its WAL in front of bbolt.
 //
-// What it holds, in the environment's main database (no named databases: a commit then rewrites
+// What LMDB holds, in the environment's main database (no named databases: a commit then rewrites
 // one B-tree path instead of three, since a named database's root lives in the main one):
 //   number keys  index -> entry record (term, index, type, data, Fast Raft approval and digest);
 //                numbers sort before strings, so the log is one contiguous key range
 //   string keys  identity (format, cluster id, node id), hard state, compaction point (etcd's
-//                dummy entry), snapshot metadata (with the configuration, ConfState), snapshot data
-// The hard state's key sorts right after the newest entries, so a Ready's entries and hard state
-// usually land in the same leaf page. Every record carries a CRC-32 (codec.ts): LMDB checks none.
+//                dummy entry), snapshot metadata (with the configuration, ConfState), snapshot data,
+//                and walApplied: the last write-ahead log record whose effects LMDB holds
+// Every record carries a CRC-32 (codec.ts): LMDB checks none.
 //
-// Durability. Every mutator is one LMDB write transaction, committed with transactionSync on an
-// environment opened with overlappingSync: false, so that when it returns the data pages are
-// fdatasync'ed and the new meta page is written through an O_DSYNC descriptor: what it reports
-// written survives a crash of the process or of the machine. That is two device flushes per commit
-// (data, then meta: LMDB has no checksums, so the meta page may only point at data already on disk),
-// which is why a durable append costs about twice a raw write + fdatasync. The other durable path,
-// overlappingSync with `await flushed`, does the same two flushes on a background thread; measured
-// on the same disk in one run (bench/storage) it was no faster (p50 608 us for put + flushed, 449 us
-// for a no-wait transaction + flushed, 442 us here; raw floor 227 us) and would make saveReady
-// asynchronous, so the synchronous path is kept. saveReady puts a whole Ready (snapshot,
-// entries with the truncation of a conflicting suffix, hard state) in one transaction, so that a
-// node sends the messages of a Ready only after everything they promise is on disk (DESIGN.md,
-// "The Ready loop"). `sync: false` skips the flushes (LMDB's MDB_NOSYNC): a killed process loses
-// nothing (the page cache survives it) but a machine crash may; it is for experiments that want to
-// leave the disk out, and `durability` says which one a store runs with.
+// Durability: one flush per mutation. Every mutator (saveReady, append, setHardState,
+// applySnapshot, createSnapshot, compact) is one write-ahead log record (wal.ts) that holds all it
+// writes: a Ready's snapshot, its entries with the truncation of the conflicting suffix they
+// replace (an overwrite at a decided index is the same), its hard state; a compaction point; a
+// snapshot. The record carries a checksum and is written into a preallocated file and fdatasync'ed:
+// that one flush is the durability point, and all or nothing of the record counts after a crash
+// (a record cut short is discarded at the next open, and it was never acknowledged). When a mutator
+// returns, what it wrote survives a crash of the process or of the machine, so a node may send
+// the messages of the Ready it saved (DESIGN.md, "The Ready loop"). Its effects are then in memory
+// only: the newest entries (the cache below) and the hard state, snapshot and compaction point.
+//
+// Checkpoints put them into LMDB: one LMDB write transaction with everything written since the last
+// checkpoint (net: entries put, entries of truncated suffixes and compacted prefixes removed, the
+// other records replaced) and walApplied, committed durably (transactionSync with overlappingSync:
+// false: data pages fdatasync'ed, then the meta page written through an O_DSYNC descriptor); after
+// it the log starts over at the beginning of its file. A checkpoint runs when the log holds
+// walCheckpointBytes, or checkpointEntries entries LMDB lacks, or more than the cache may hold, or
+// a record would not fit, and on close; a record larger than walCheckpointBytes (a big snapshot)
+// skips the log and is a checkpoint of its own. Between checkpoints LMDB is not written at all. The
+// other way to run a log in front of LMDB, committing each mutation to LMDB without a flush
+// (MDB_NOSYNC) and syncing at checkpoints, was not taken: LMDB then reuses the pages of the last
+// durable tree and overwrites its meta pages before they are durable again, so a machine crash can
+// leave a data file no log can repair (LMDB's documentation of MDB_NOSYNC says as much), and it
+// costs an LMDB transaction per Ready besides. bench/storage measures both against the raw floor.
+//
+// Opening verifies LMDB (data file, every record's checksum, a log without holes), then reads the
+// log: records after walApplied are applied again, in order, and checkpointed. A torn last record
+// is discarded; damage before the end (a record that fails its checks followed by a valid newer
+// one, a gap in the sequence numbers, a log file shorter than it was made) is refused.
+// `sync: false` skips every flush (the log's fdatasync and LMDB's, MDB_NOSYNC): a killed process
+// loses nothing (the page cache survives it) but a machine crash may, and may leave the store
+// damaged; it is for experiments that want to leave the disk out, and `durability` says which one
+// a store runs with.
 //
 // Reads. The core reads recent entries and terms all the time (appends to followers, term checks),
 // so the newest entries stay in memory, bounded by count and bytes; older ones are read from LMDB
-// and checked. The cache is changed only after the transaction that changes the log has committed,
-// so a failed write leaves memory and disk agreeing.
+// and checked. Entries written since the last checkpoint are always in the cache (a checkpoint
+// runs before the bounds would push them out), so a read that reaches LMDB finds what the log held
+// at the checkpoint, unchanged since. Memory is changed only after the record that changes it is
+// durable: a mutation refused before its record is written (a malformed entry, a hole) changes
+// nothing. A failure in the durable path itself (a log write or fdatasync that fails, which cannot
+// be retried safely, or a checkpoint that fails) leaves the store unusable until it is reopened,
+// which replays the log.
 //
 // Opening refuses, with a StorageCorruptError naming the path and the problem, a store whose files
 // are damaged or truncated, whose records fail their checksums, whose log has holes, or whose data
-// file disappeared from a folder that held a store: it never resets or recreates one. A folder
-// that does not exist is created; one that cannot be written, or that belongs to another cluster or
-// node, is a StorageOpenError.
+// file or write-ahead log disappeared from a folder that held a store: it never resets or recreates
+// one. A folder that does not exist is created; one that cannot be written, or that belongs to
+// another cluster or node, is a StorageOpenError.
 
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -57,6 +81,7 @@ import { ErrCompacted, ErrSnapOutOfDate, ErrUnavailable } from '../core/errors.j
 import {
   STORE_FORMAT_VERSION,
   RecordError,
+  WalOpKind,
   checkEntryRecord,
   decodeCompactionPoint,
   decodeEntry,
@@ -64,16 +89,25 @@ import {
   decodeIdentity,
   decodeSnapshotData,
   decodeSnapshotMeta,
+  decodeWalApplied,
+  decodeWalOp,
   encodeCompactionPoint,
   encodeEntry,
   encodeHardState,
   encodeIdentity,
   encodeSnapshotData,
   encodeSnapshotMeta,
+  encodeWalApplied,
+  walOpEncoder,
   type CompactionPoint,
+  type WalOp,
 } from './codec.js';
 import { StorageCorruptError, StorageError, StorageOpenError } from './errors.js';
 import { checkLmdbDataFile } from './lmdb-file.js';
+import { HEADER_BYTES as WAL_HEADER_BYTES, RECORD_BODY_OFFSET, Wal } from './wal.js';
+
+// Moments a store reports to opts.trace (the crash test prints them, to tell where a kill landed).
+export type StorageTraceEvent = 'wal-write' | 'wal-written' | 'checkpoint' | 'checkpointed';
 
 export interface LmdbStorageOptions {
   // dir is the node's own folder (see storageDirFor); created if missing.
@@ -88,6 +122,14 @@ export interface LmdbStorageOptions {
   cacheBytesMax?: number;
   // mapSizeBytes: address space LMDB maps; the file grows only as data is written.
   mapSizeBytes?: number;
+  // Checkpoint when the write-ahead log holds this many bytes (default 1 MiB); a record larger than
+  // this goes to LMDB directly. The log's file is made twice this size (plus a header page) when
+  // the store is created, and keeps that size.
+  walCheckpointBytes?: number;
+  // Checkpoint when this many entries are not in LMDB yet (default 2048).
+  checkpointEntries?: number;
+  // Called at the moments named by StorageTraceEvent; for tests and instrumentation.
+  trace?: (event: StorageTraceEvent) => void;
 }
 
 // What a results manifest records about the store a run used.
@@ -96,10 +138,22 @@ export interface StorageDescription {
   path: string;
   durability: 'fsync' | 'none';
   lmdbVersion: string;
+  // The durable path: a preallocated write-ahead log, one fdatasync per mutation, checkpointed
+  // into LMDB.
+  wal: { file: string; capacityBytes: number; checkpointBytes: number; checkpointEntries: number };
+}
+
+// What the last open found in the write-ahead log.
+export interface StorageRecovery {
+  // Records applied again (they were durable, LMDB did not hold them yet).
+  replayedRecords: number;
+  // A torn last record that was discarded ("LSN n at offset N: problem"), or null.
+  discardedTail: string | null;
 }
 
 export const DATA_FILE = 'data.mdb';
 export const LOCK_FILE = 'lock.mdb';
+export const WAL_FILE = 'wal.log';
 // MARKER_FILE says "this folder holds a store" outside LMDB, so that a data file that went missing
 // is noticed instead of being recreated empty.
 export const MARKER_FILE = 'frb-store.json';
@@ -115,10 +169,16 @@ const KEY_HARD_STATE = 'hardState';
 const KEY_COMPACTION = 'compaction';
 const KEY_SNAPSHOT_META = 'snapshotMeta';
 const KEY_SNAPSHOT_DATA = 'snapshotData';
+const KEY_WAL_APPLIED = 'walApplied';
 
 const CACHE_ENTRIES_MAX_DEFAULT = 16_384;
 const CACHE_BYTES_MAX_DEFAULT = 64 * 1024 * 1024;
 const MAP_SIZE_BYTES_DEFAULT = 64 * 1024 * 1024 * 1024;
+// A checkpoint of 2048 small entries is one LMDB transaction of a few milliseconds (about 3 us an
+// entry, most of it spent whatever the batching); larger ones save little and make the Ready that
+// runs them wait longer.
+const WAL_CHECKPOINT_BYTES_DEFAULT = 1 << 20;
+const CHECKPOINT_ENTRIES_DEFAULT = 2048;
 
 // storageDirFor names a node's folder after its configuration: one environment per node.
 export function storageDirFor(root: string, clusterId: string, nodeId: number): string {
@@ -170,7 +230,11 @@ export class LmdbStorage implements Storage {
   private readonly log: RootDatabase<Buffer, number>;
   private readonly meta: RootDatabase<Buffer, string>;
   private closed = false;
+  // Set when a write failed after its record was durable or its memory changed: the store must be
+  // reopened (which replays the log).
+  private failed: string | null = null;
 
+  // The state as the mutators left it (durable in the log, LMDB or both).
   private hardState: HardState;
   private compacted: CompactionPoint;
   private last: number;
@@ -187,11 +251,34 @@ export class LmdbStorage implements Storage {
   private readonly cacheEntriesMax: number;
   private readonly cacheBytesMax: number;
 
-  // Counters for tests and benchmarks: how often reads missed the cache.
-  readonly stats = { transactions: 0, cacheMisses: 0 };
+  // The write-ahead log and what LMDB holds of it. LMDB holds the state as of the last checkpoint:
+  // its log is [lmdbCompacted + 1, lmdbLast]; of the entries in memory, those from dirtyFrom on
+  // (Infinity: none) were written since, and the flags say which other records changed.
+  private wal: Wal | null = null;
+  private readonly walPath: string;
+  private readonly walCheckpointBytes: number;
+  private readonly checkpointEntries: number;
+  private readonly trace: ((event: StorageTraceEvent) => void) | undefined;
+  private nextLsn = 1;
+  private walApplied = 0;
+  private lmdbCompacted = 0;
+  private lmdbLast = 0;
+  private dirty = false;
+  private dirtyFrom = Infinity;
+  private hardStateDirty = false;
+  private compactionDirty = false;
+  private snapshotDirty = false;
+
+  // Counters for tests and benchmarks: durable mutations (each one transaction: a log record or a
+  // checkpoint of its own), log records, checkpoints, reads that missed the cache.
+  readonly stats = { transactions: 0, walRecords: 0, checkpoints: 0, cacheMisses: 0 };
+  recovery: StorageRecovery = { replayedRecords: 0, discardedTail: null };
 
   private constructor(
-    opts: Required<Pick<LmdbStorageOptions, 'clusterId' | 'nodeId' | 'sync' | 'cacheEntriesMax' | 'cacheBytesMax'>> & { path: string },
+    opts: Required<Pick<LmdbStorageOptions, 'clusterId' | 'nodeId' | 'sync' | 'cacheEntriesMax' | 'cacheBytesMax' | 'walCheckpointBytes' | 'checkpointEntries'>> & {
+      path: string;
+      trace: ((event: StorageTraceEvent) => void) | undefined;
+    },
     env: RootDatabase<Buffer, number | string>,
   ) {
     this.path = opts.path;
@@ -200,6 +287,10 @@ export class LmdbStorage implements Storage {
     this.sync = opts.sync;
     this.cacheEntriesMax = opts.cacheEntriesMax;
     this.cacheBytesMax = opts.cacheBytesMax;
+    this.walPath = path.join(opts.path, WAL_FILE);
+    this.walCheckpointBytes = opts.walCheckpointBytes;
+    this.checkpointEntries = opts.checkpointEntries;
+    this.trace = opts.trace;
     this.env = env;
     this.log = env as unknown as RootDatabase<Buffer, number>;
     this.meta = env as unknown as RootDatabase<Buffer, string>;
@@ -216,6 +307,10 @@ export class LmdbStorage implements Storage {
       throw new Error('LmdbStorage.open: clusterId must be a non-empty string');
     }
     if (!Number.isSafeInteger(opts.nodeId) || opts.nodeId <= 0) throw new Error('LmdbStorage.open: nodeId must be a positive integer');
+    const walCheckpointBytes = opts.walCheckpointBytes ?? WAL_CHECKPOINT_BYTES_DEFAULT;
+    if (!Number.isSafeInteger(walCheckpointBytes) || walCheckpointBytes < 4096) throw new Error('LmdbStorage.open: walCheckpointBytes must be an integer of at least 4096');
+    const checkpointEntries = opts.checkpointEntries ?? CHECKPOINT_ENTRIES_DEFAULT;
+    if (!Number.isSafeInteger(checkpointEntries) || checkpointEntries < 1) throw new Error('LmdbStorage.open: checkpointEntries must be a positive integer');
     const dir = path.resolve(opts.dir);
     prepareDir(dir);
     const real = fs.realpathSync(dir);
@@ -237,8 +332,8 @@ export class LmdbStorage implements Storage {
         path: dir,
         encoding: 'binary',
         mapSize: opts.mapSizeBytes ?? MAP_SIZE_BYTES_DEFAULT,
-        // The synchronous durable commit (see the file comment); overlappingSync would return
-        // before the flush and needs `flushed` awaited.
+        // Checkpoints commit synchronously and durably (see the file comment); overlappingSync
+        // would return before the flush and needs `flushed` awaited.
         overlappingSync: false,
         noSync: !sync,
         // Pages are filled before they are written; zeroing them first buys nothing here.
@@ -258,11 +353,15 @@ export class LmdbStorage implements Storage {
           sync,
           cacheEntriesMax: opts.cacheEntriesMax ?? CACHE_ENTRIES_MAX_DEFAULT,
           cacheBytesMax: opts.cacheBytesMax ?? CACHE_BYTES_MAX_DEFAULT,
+          walCheckpointBytes,
+          checkpointEntries,
+          trace: opts.trace,
         },
         env,
       );
       store.load(marker, markerPath);
     } catch (err) {
+      store?.wal?.close();
       void env.close();
       if (err instanceof StorageError) throw err;
       throw lmdbError(dataPath, 'cannot read the store', err);
@@ -271,21 +370,26 @@ export class LmdbStorage implements Storage {
     return store;
   }
 
-  // load checks the identity, reads the state into memory and verifies every record of the log.
+  // load checks the identity, reads the state into memory, verifies every record of the log and
+  // replays the write-ahead log.
   private load(marker: Marker | null, markerPath: string): void {
+    const identity = { clusterId: this.clusterId, nodeId: this.nodeId };
     const idRaw = this.meta.getBinary(KEY_IDENTITY);
     if (idRaw === undefined) {
       if (marker !== null) this.corrupt(`the identity record is missing but ${MARKER_FILE} exists`);
       if (this.env.getKeysCount({ limit: 1 }) > 0) {
         this.corrupt('the identity record is missing from a store that holds records');
       }
-      // A new store, or one whose creation was interrupted before it was ever used.
-      this.writeTxn(() => {
+      // A new store, or one whose creation was interrupted before it was ever used (its log, if
+      // any, holds nothing: records are written only once the identity is).
+      this.wal = Wal.create(this.walPath, walCapacityFor(this.walCheckpointBytes), identity, this.sync);
+      this.lmdbTxn(() => {
         this.meta.put(KEY_IDENTITY, encodeIdentity({ formatVersion: STORE_FORMAT_VERSION, clusterId: this.clusterId, nodeId: this.nodeId }));
         this.meta.put(KEY_HARD_STATE, encodeHardState(this.hardState));
         this.meta.put(KEY_COMPACTION, encodeCompactionPoint(this.compacted));
         this.meta.put(KEY_SNAPSHOT_META, encodeSnapshotMeta(this.snapMeta));
         this.meta.put(KEY_SNAPSHOT_DATA, encodeSnapshotData(new Uint8Array(0)));
+        this.meta.put(KEY_WAL_APPLIED, encodeWalApplied(0));
       });
       writeFileDurably(markerPath, JSON.stringify({ format: STORE_FORMAT_VERSION, clusterId: this.clusterId, nodeId: this.nodeId }) + '\n');
       return;
@@ -304,7 +408,28 @@ export class LmdbStorage implements Storage {
     this.compacted = this.decode(() => decodeCompactionPoint(this.required(KEY_COMPACTION), KEY_COMPACTION));
     this.snapMeta = this.decode(() => decodeSnapshotMeta(this.required(KEY_SNAPSHOT_META), KEY_SNAPSHOT_META));
     if (this.meta.getBinary(KEY_SNAPSHOT_DATA) === undefined) this.corrupt(`the ${KEY_SNAPSHOT_DATA} record is missing`);
+    this.walApplied = this.decode(() => decodeWalApplied(this.required(KEY_WAL_APPLIED), KEY_WAL_APPLIED));
     this.scanLog();
+    this.lmdbCompacted = this.compacted.index;
+    this.lmdbLast = this.last;
+
+    // The write-ahead log: what was durable but not in LMDB yet is applied again.
+    this.wal = Wal.open(this.walPath, identity, this.sync);
+    const found = this.wal.recover(this.walApplied);
+    for (const r of found.records) {
+      const where = `record at offset ${r.offset} (LSN ${r.lsn})`;
+      let op: WalOp;
+      try {
+        op = decodeWalOp(r.body, where);
+      } catch (err) {
+        if (err instanceof RecordError) this.corruptWal(err.message);
+        throw err;
+      }
+      this.replay(op, where);
+    }
+    this.nextLsn = found.lastLsn + 1;
+    this.recovery = { replayedRecords: found.records.length, discardedTail: found.discarded };
+
     // Raft never truncates a committed entry and saveReady writes entries and hard state together,
     // so a commit index past the log means lost entries.
     if (this.hardState.commit > this.last) {
@@ -313,6 +438,7 @@ export class LmdbStorage implements Storage {
     if (marker === null) {
       writeFileDurably(markerPath, JSON.stringify({ format: STORE_FORMAT_VERSION, clusterId: this.clusterId, nodeId: this.nodeId }) + '\n');
     }
+    this.checkpoint();
   }
 
   // scanLog walks the whole log once: keys contiguous from the compaction point, every record's
@@ -348,6 +474,47 @@ export class LmdbStorage implements Storage {
     this.evict();
   }
 
+  // replay applies a log record found at open, after checking that it follows from the state (a
+  // record that does not is damage the checksums could not see).
+  private replay(op: WalOp, where: string): void {
+    const bad = (problem: string): never => this.corruptWal(`${where} does not apply to the store: ${problem}`);
+    switch (op.k) {
+      case WalOpKind.Ready: {
+        const snap = op.snapshot;
+        if (snap !== null && snap.metadata.index <= this.snapMeta.index) bad(`it installs snapshot ${snap.metadata.index}, not newer than the one held (${this.snapMeta.index})`);
+        const base = snap !== null ? { first: snap.metadata.index + 1, last: snap.metadata.index } : null;
+        let start: number;
+        try {
+          start = this.planAppend(op.entries, base);
+        } catch (err) {
+          return bad(err instanceof Error ? err.message : String(err));
+        }
+        this.applyOp({ ...op, start: start < 0 ? op.entries.length : start });
+        return;
+      }
+      case WalOpKind.Snapshot: {
+        const m = op.snapshot.metadata;
+        if (m.index <= this.snapMeta.index || m.index > this.last || m.index < this.compacted.index || this.term(m.index) !== m.term) {
+          bad(`snapshot ${m.index} (term ${m.term}): the log is [${this.compacted.index + 1}, ${this.last}] and the snapshot held is ${this.snapMeta.index}`);
+        }
+        this.applyOp(op);
+        return;
+      }
+      case WalOpKind.Compact: {
+        const p = op.point;
+        if (p.index <= this.compacted.index || p.index > this.last || this.term(p.index) !== p.term) {
+          bad(`compaction to ${p.index} (term ${p.term}): the log is [${this.compacted.index + 1}, ${this.last}]`);
+        }
+        this.applyOp(op);
+        return;
+      }
+      default: {
+        const never: never = op;
+        throw new Error(`unknown op ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
   private required(key: string): Buffer {
     const raw = this.meta.getBinary(key);
     if (raw === undefined) this.corrupt(`the ${key} record is missing`);
@@ -367,10 +534,13 @@ export class LmdbStorage implements Storage {
     throw new StorageCorruptError(path.join(this.path, DATA_FILE), problem);
   }
 
-  // writeTxn runs fn in one LMDB write transaction and returns once it is committed (and, with
-  // sync, flushed). Memory is updated by the callers only after it returns.
-  private writeTxn(fn: () => void): void {
-    if (this.closed) throw new StorageOpenError(this.path, 'store is closed');
+  private corruptWal(problem: string): never {
+    throw new StorageCorruptError(this.walPath, problem);
+  }
+
+  // lmdbTxn runs fn in one LMDB write transaction and returns once it is committed (and, with
+  // sync, flushed).
+  private lmdbTxn(fn: () => void): void {
     try {
       // The callback must return undefined: lmdb-js keeps a transaction open, and commits it
       // later, when its callback returns a promise (and put() returns one).
@@ -378,10 +548,22 @@ export class LmdbStorage implements Storage {
         fn();
       });
     } catch (err) {
-      if (err instanceof StorageError || err === ErrCompacted || err === ErrSnapOutOfDate || err === ErrUnavailable) throw err;
+      if (err instanceof StorageError) throw err;
       throw lmdbError(path.join(this.path, DATA_FILE), 'write transaction failed', err);
     }
-    this.stats.transactions++;
+  }
+
+  private checkUsable(): void {
+    if (this.closed) throw new StorageOpenError(this.path, 'store is closed');
+    if (this.failed !== null) throw new StorageError(this.path, `a write failed earlier (${this.failed}); the store must be reopened`);
+  }
+
+  // fail marks the store unusable after an error that left memory or the log ahead of LMDB, and
+  // throws it; reopening the store replays the log.
+  private fail(err: unknown, file: string, doing: string): never {
+    const e = err instanceof StorageError ? err : new StorageError(file, `${doing} failed: ${err instanceof Error ? err.message : String(err)}`);
+    this.failed = e.message;
+    throw e;
   }
 
   // --- Storage ---------------------------------------------------------------------------------
@@ -458,27 +640,28 @@ export class LmdbStorage implements Storage {
     return e;
   }
 
-  // --- mutators (each one transaction) -----------------------------------------------------------
+  // --- mutators (each one transaction: one log record) -------------------------------------------
 
   setHardState(st: HardState): void {
+    this.checkUsable();
     const hs = { term: st.term, vote: st.vote, commit: st.commit };
-    this.writeTxn(() => this.meta.put(KEY_HARD_STATE, encodeHardState(hs)));
-    this.hardState = hs;
+    this.persist({ k: WalOpKind.Ready, snapshot: null, entries: [], start: 0, hardState: hs });
   }
 
   // append adds entries, first dropping any held at or after entries[0].index (the truncation of a
   // conflicting suffix, or Fast Raft's overwrite at a decided index followed by the kept tail);
   // entries at or before the compaction point are ignored. MemoryStorage.append's semantics.
   append(entries: readonly Entry[]): void {
+    this.checkUsable();
     const start = this.planAppend(entries);
     if (start < 0) return;
-    this.writeTxn(() => this.appendInTxn(entries, start));
-    this.appendToMemory(entries, start);
+    this.persist({ k: WalOpKind.Ready, snapshot: null, entries, start, hardState: null });
   }
 
   // saveReady persists what a Ready asks to persist in one transaction: the snapshot (if any), the
   // entries, and the hard state (if it changed). Messages of the Ready may leave once it returns.
   saveReady(entries: readonly Entry[], hardState: HardState | null, snapshot: Snapshot | null): void {
+    this.checkUsable();
     const snap = snapshot !== null && snapshot.metadata.index > 0 ? snapshot : null;
     if (snap !== null && this.snapMeta.index >= snap.metadata.index) throw ErrSnapOutOfDate;
     const hs =
@@ -489,61 +672,161 @@ export class LmdbStorage implements Storage {
     const base = snap !== null ? { first: snap.metadata.index + 1, last: snap.metadata.index } : null;
     const start = this.planAppend(entries, base);
     if (snap === null && start < 0 && hs === null) return;
-    this.writeTxn(() => {
-      if (snap !== null) this.applySnapshotInTxn(snap);
-      if (start >= 0) this.appendInTxn(entries, start, base);
-      if (hs !== null) this.meta.put(KEY_HARD_STATE, encodeHardState(hs));
-    });
-    if (snap !== null) this.applySnapshotToMemory(snap);
-    if (start >= 0) this.appendToMemory(entries, start);
-    if (hs !== null) this.hardState = hs;
+    this.persist({ k: WalOpKind.Ready, snapshot: snap, entries, start: start < 0 ? entries.length : start, hardState: hs });
   }
 
   // applySnapshot replaces the contents of the store with the snapshot. Throws ErrSnapOutOfDate if
   // it is not newer than the one held.
   applySnapshot(snap: Snapshot): void {
+    this.checkUsable();
     if (this.snapMeta.index >= snap.metadata.index) throw ErrSnapOutOfDate;
-    this.writeTxn(() => this.applySnapshotInTxn(snap));
-    this.applySnapshotToMemory(snap);
+    this.persist({ k: WalOpKind.Ready, snapshot: snap, entries: [], start: 0, hardState: null });
   }
 
   // createSnapshot records a snapshot at index i; cs null keeps the previous ConfState.
   createSnapshot(i: number, cs: ConfState | null, data: Uint8Array): Snapshot {
+    this.checkUsable();
     if (i <= this.snapMeta.index) throw ErrSnapOutOfDate;
     if (i > this.last) throw new Error(`snapshot ${i} is out of bound lastindex(${this.last})`);
     const metadata: SnapshotMetadata = { confState: cs !== null ? cs : this.snapMeta.confState, index: i, term: this.term(i) };
-    this.writeTxn(() => {
-      this.meta.put(KEY_SNAPSHOT_META, encodeSnapshotMeta(metadata));
-      this.meta.put(KEY_SNAPSHOT_DATA, encodeSnapshotData(data));
-    });
-    this.snapMeta = metadata;
-    this.snapData = data;
-    this.snap = { data, metadata };
-    return this.snap;
+    this.persist({ k: WalOpKind.Snapshot, snapshot: { data, metadata } });
+    return this.snap!;
   }
 
   // compact discards the entries up to and including compactIndex, which becomes the compaction
   // point. Throws ErrCompacted if it is already compacted.
   compact(compactIndex: number): void {
+    this.checkUsable();
     if (compactIndex <= this.compacted.index) throw ErrCompacted;
     if (compactIndex > this.last) throw new Error(`compact ${compactIndex} is out of bound lastindex(${this.last})`);
-    const point: CompactionPoint = { index: compactIndex, term: this.term(compactIndex) };
-    const from = this.compacted.index + 1;
-    this.writeTxn(() => {
-      for (let k = from; k <= compactIndex; k++) this.log.remove(k);
-      this.meta.put(KEY_COMPACTION, encodeCompactionPoint(point));
-    });
-    this.compacted = point;
-    if (this.cacheStart <= compactIndex) {
-      const drop = Math.min(compactIndex + 1, this.last + 1) - this.cacheStart;
-      for (let k = 0; k < drop; k++) this.cacheBytes -= this.cache[this.cacheHead + k]!.data.length;
-      this.cacheHead += drop;
-      this.cacheStart += drop;
-      this.trimCacheArray();
+    this.persist({ k: WalOpKind.Compact, point: { index: compactIndex, term: this.term(compactIndex) } });
+  }
+
+  // --- the durable path ----------------------------------------------------------------------------
+
+  // persist makes op durable, as one log record (or, when it is too large for the log, as a
+  // checkpoint of its own), then applies it to memory and checkpoints if one is due.
+  private persist(op: WalOp): void {
+    // Measuring the record reads every field it will write: a malformed op throws here, before
+    // anything is written.
+    const enc = walOpEncoder(op);
+    const wal = this.wal!;
+    if (enc.bytes > Math.min(this.walCheckpointBytes, wal.bodyBytesMax)) {
+      // What is pending goes first, so that this op is a transaction of its own.
+      this.checkpoint();
+      this.applyOp(op);
+      try {
+        this.checkpoint();
+      } catch (err) {
+        this.fail(err, path.join(this.path, DATA_FILE), 'the checkpoint of a large write');
+      }
+      this.stats.transactions++;
+      return;
+    }
+    if (!wal.fits(enc.bytes)) this.checkpoint();
+    const rec = Wal.newRecord(enc.bytes);
+    enc.write(rec, RECORD_BODY_OFFSET);
+    this.trace?.('wal-write');
+    try {
+      wal.append(this.nextLsn, rec);
+    } catch (err) {
+      this.fail(err, this.walPath, 'writing the record');
+    }
+    this.nextLsn++;
+    this.trace?.('wal-written');
+    this.applyOp(op);
+    this.stats.transactions++;
+    this.stats.walRecords++;
+    if (this.checkpointDue()) {
+      try {
+        this.checkpoint();
+      } catch (err) {
+        this.fail(err, path.join(this.path, DATA_FILE), 'a checkpoint');
+      }
     }
   }
 
-  // --- the pieces of a transaction and of its memory update ----------------------------------------
+  // applyOp changes memory as op says; op has been checked (planned) against the state.
+  private applyOp(op: WalOp): void {
+    this.dirty = true;
+    switch (op.k) {
+      case WalOpKind.Ready:
+        if (op.snapshot !== null) this.applySnapshotToMemory(op.snapshot);
+        if (op.start < op.entries.length) this.appendToMemory(op.entries, op.start);
+        if (op.hardState !== null) {
+          this.hardState = op.hardState;
+          this.hardStateDirty = true;
+        }
+        return;
+      case WalOpKind.Snapshot:
+        this.snapMeta = op.snapshot.metadata;
+        this.snapData = op.snapshot.data;
+        this.snap = op.snapshot;
+        this.snapshotDirty = true;
+        return;
+      case WalOpKind.Compact:
+        this.compactMemory(op.point);
+        return;
+      default: {
+        const never: never = op;
+        throw new Error(`unknown op ${JSON.stringify(never)}`);
+      }
+    }
+  }
+
+  // The entries LMDB lacks are [pendingFrom, last].
+  private get pendingFrom(): number {
+    return Math.max(this.dirtyFrom, this.compacted.index + 1);
+  }
+
+  private checkpointDue(): boolean {
+    if (!this.dirty) return false;
+    if (this.wal!.usedBytes >= this.walCheckpointBytes) return true;
+    if (this.last - this.pendingFrom + 1 >= this.checkpointEntries) return true;
+    // The cache is over its bounds only when evict() had to keep entries LMDB lacks.
+    return this.cache.length - this.cacheHead > this.cacheEntriesMax || this.cacheBytes > this.cacheBytesMax;
+  }
+
+  // checkpoint writes everything changed since the last one to LMDB in one durable transaction,
+  // with the last LSN it covers, then starts the log over.
+  private checkpoint(): void {
+    if (!this.dirty) {
+      this.wal?.reset();
+      return;
+    }
+    const from = this.pendingFrom;
+    if (from <= this.last && from < this.cacheStart) throw new Error(`internal: entry ${from} is not in LMDB and not in the cache (from ${this.cacheStart})`);
+    const applied = this.nextLsn - 1;
+    this.trace?.('checkpoint');
+    this.lmdbTxn(() => {
+      // The compacted prefix and the truncated suffix (the two ranges are apart: compacted <= last).
+      const lmdbFirst = this.lmdbCompacted + 1;
+      for (let k = lmdbFirst, end = Math.min(this.compacted.index, this.lmdbLast); k <= end; k++) this.log.remove(k);
+      for (let k = Math.max(this.last + 1, lmdbFirst); k <= this.lmdbLast; k++) this.log.remove(k);
+      for (let k = from, c = this.cacheHead + (from - this.cacheStart); k <= this.last; k++, c++) this.log.put(k, encodeEntry(this.cache[c]!));
+      if (this.hardStateDirty) this.meta.put(KEY_HARD_STATE, encodeHardState(this.hardState));
+      if (this.compactionDirty) this.meta.put(KEY_COMPACTION, encodeCompactionPoint(this.compacted));
+      if (this.snapshotDirty) {
+        this.meta.put(KEY_SNAPSHOT_META, encodeSnapshotMeta(this.snapMeta));
+        this.meta.put(KEY_SNAPSHOT_DATA, encodeSnapshotData(this.snapData ?? new Uint8Array(0)));
+      }
+      this.meta.put(KEY_WAL_APPLIED, encodeWalApplied(applied));
+    });
+    this.walApplied = applied;
+    this.lmdbCompacted = this.compacted.index;
+    this.lmdbLast = this.last;
+    this.dirty = false;
+    this.dirtyFrom = Infinity;
+    this.hardStateDirty = false;
+    this.compactionDirty = false;
+    this.snapshotDirty = false;
+    this.wal?.reset();
+    this.stats.checkpoints++;
+    this.trace?.('checkpointed');
+    this.evict();
+  }
+
+  // --- the pieces of a mutation's memory update ----------------------------------------------------
 
   // planAppend returns the position in `entries` of the first entry to write, or -1 if none is new.
   // Throws (a programmer error, as etcd panics) if they would leave a hole after the last entry.
@@ -565,19 +848,9 @@ export class LmdbStorage implements Storage {
     return start;
   }
 
-  private appendInTxn(entries: readonly Entry[], start: number, base: { first: number; last: number } | null = null): void {
-    const last = base !== null ? base.last : this.last;
-    const lastNew = entries[entries.length - 1]!.index;
-    // Entries past the new ones belong to the conflicting suffix being replaced.
-    for (let k = lastNew + 1; k <= last; k++) this.log.remove(k);
-    for (let k = start; k < entries.length; k++) {
-      const e = entries[k]!;
-      this.log.put(e.index, encodeEntry(e));
-    }
-  }
-
   private appendToMemory(entries: readonly Entry[], start: number): void {
     const from = entries[start]!.index;
+    if (from < this.dirtyFrom) this.dirtyFrom = from;
     if (from < this.cacheStart) {
       this.cache = [];
       this.cacheHead = 0;
@@ -598,13 +871,6 @@ export class LmdbStorage implements Storage {
     this.evict();
   }
 
-  private applySnapshotInTxn(snap: Snapshot): void {
-    for (let k = this.compacted.index + 1; k <= this.last; k++) this.log.remove(k);
-    this.meta.put(KEY_SNAPSHOT_META, encodeSnapshotMeta(snap.metadata));
-    this.meta.put(KEY_SNAPSHOT_DATA, encodeSnapshotData(snap.data));
-    this.meta.put(KEY_COMPACTION, encodeCompactionPoint({ index: snap.metadata.index, term: snap.metadata.term }));
-  }
-
   private applySnapshotToMemory(snap: Snapshot): void {
     this.snapMeta = snap.metadata;
     this.snapData = snap.data;
@@ -615,15 +881,33 @@ export class LmdbStorage implements Storage {
     this.cacheHead = 0;
     this.cacheBytes = 0;
     this.cacheStart = this.last + 1;
+    // Every entry after the snapshot will be new.
+    if (this.last + 1 < this.dirtyFrom) this.dirtyFrom = this.last + 1;
+    this.snapshotDirty = true;
+    this.compactionDirty = true;
   }
 
-  // evict drops the oldest cached entries beyond the bounds; they stay readable from LMDB.
+  private compactMemory(point: CompactionPoint): void {
+    this.compacted = point;
+    this.compactionDirty = true;
+    if (this.cacheStart <= point.index) {
+      const drop = Math.min(point.index + 1, this.last + 1) - this.cacheStart;
+      for (let k = 0; k < drop; k++) this.cacheBytes -= this.cache[this.cacheHead + k]!.data.length;
+      this.cacheHead += drop;
+      this.cacheStart += drop;
+      this.trimCacheArray();
+    }
+  }
+
+  // evict drops the oldest cached entries beyond the bounds; they stay readable from LMDB. Entries
+  // LMDB lacks are kept (checkpointDue() then says a checkpoint is due).
   private evict(): void {
     const n = this.cache.length - this.cacheHead;
     if (n <= this.cacheEntriesMax && this.cacheBytes <= this.cacheBytesMax) return;
-    let drop = Math.max(0, n - this.cacheEntriesMax);
+    const dropMax = Math.max(0, Math.min(n, this.pendingFrom - this.cacheStart));
+    let drop = Math.min(dropMax, Math.max(0, n - this.cacheEntriesMax));
     for (let k = 0; k < drop; k++) this.cacheBytes -= this.cache[this.cacheHead + k]!.data.length;
-    while (this.cacheBytes > this.cacheBytesMax && drop < n) {
+    while (this.cacheBytes > this.cacheBytesMax && drop < dropMax) {
       this.cacheBytes -= this.cache[this.cacheHead + drop]!.data.length;
       drop++;
     }
@@ -650,20 +934,43 @@ export class LmdbStorage implements Storage {
   }
 
   describe(): StorageDescription {
-    return { engine: 'lmdb', path: this.path, durability: this.durability, lmdbVersion: lmdbVersion() };
+    return {
+      engine: 'lmdb',
+      path: this.path,
+      durability: this.durability,
+      lmdbVersion: lmdbVersion(),
+      wal: { file: this.walPath, capacityBytes: this.wal?.capacity ?? 0, checkpointBytes: this.walCheckpointBytes, checkpointEntries: this.checkpointEntries },
+    };
   }
 
-  // close releases the environment; the store must not be used afterwards.
+  // close checkpoints what LMDB lacks and releases the store, which must not be used afterwards.
+  // A checkpoint that fails is thrown after the store is released (the log still holds it all).
   async close(): Promise<void> {
     if (this.closed) return;
+    let error: unknown = null;
+    if (this.failed === null) {
+      try {
+        this.checkpoint();
+      } catch (err) {
+        error = err;
+      }
+    }
     this.closed = true;
     try {
       openDirs.delete(fs.realpathSync(this.path));
     } catch {
       // The folder was removed under us; nothing to release.
     }
+    this.wal?.close();
     await this.env.close();
+    if (error !== null) throw error;
   }
+}
+
+// walCapacityFor sizes a new log: room for walCheckpointBytes of records and one more record of up
+// to that size, after the header page, in whole pages.
+function walCapacityFor(checkpointBytes: number): number {
+  return WAL_HEADER_BYTES + Math.ceil((2 * checkpointBytes + 64) / 4096) * 4096;
 }
 
 let lmdbVersionCached: string | undefined;

@@ -38,3 +38,34 @@ export function entriesFrom(rng: Rng, first: number, count: number, term: number
   for (let k = 0; k < count; k++) out.push(randomEntry(rng, first + k, term));
   return out;
 }
+
+// crashImage copies a store's files, as they are now, into a new folder: what a kill of the process
+// at this moment would leave on disk (the page cache survives a process). The lock file is LMDB's
+// reader table, rebuilt at every open.
+export function crashImage(dir: string, to: string): string {
+  fs.mkdirSync(to, { recursive: true });
+  for (const f of fs.readdirSync(dir)) {
+    if (f === 'lock.mdb') continue;
+    fs.copyFileSync(path.join(dir, f), path.join(to, f));
+  }
+  return to;
+}
+
+// walRecordOffsets lists the offsets of the records of the current pass of a write-ahead log
+// (wal.ts: a 4096-byte header, then records of magic u32, body length u32, lsn f64, body, crc u32,
+// padded to 8 bytes).
+export function walRecordOffsets(file: string): { offset: number; bytes: number; lsn: number }[] {
+  const b = fs.readFileSync(file);
+  const out: { offset: number; bytes: number; lsn: number }[] = [];
+  let off = 4096;
+  let prev = -1;
+  while (off + 16 <= b.length && b.readUInt32LE(off) === 0x314c4157) {
+    const lsn = b.readDoubleLE(off + 8);
+    if (prev >= 0 && lsn !== prev + 1) break;
+    const bytes = (16 + b.readUInt32LE(off + 4) + 4 + 7) & ~7;
+    out.push({ offset: off, bytes, lsn });
+    prev = lsn;
+    off += bytes;
+  }
+  return out;
+}

@@ -1,8 +1,10 @@
 // The Raft invariants with LmdbStorage under the core: clusters of RawNodes (classic Raft and Fast
 // Raft) whose nodes persist every Ready through LmdbStorage.saveReady before their messages leave,
 // driven by random schedules (ticks, proposals at any node, messages delivered out of order or
-// dropped) with crashes: a crashed node loses everything but its store, which is closed and opened
-// again, and the RawNode is rebuilt from it. Checked throughout: entries applied at an index are the
+// dropped) with crashes: a crashed node loses everything but its store's files as a kill would
+// leave them (copied while the store is open: LMDB as of its last checkpoint and the write-ahead log
+// after it; odd nodes checkpoint every few records, even ones every 64 KiB of log), which are opened
+// again, and the RawNode is rebuilt from them. Checked throughout: entries applied at an index are the
 // same on every node (state machine safety), at most one leader per term (election safety), a
 // restarted node's durable commit index never goes back and its log holds exactly the committed
 // entries; at the end, healed, every node applies a final proposal and the committed logs match.
@@ -14,6 +16,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { RawNode } from '../../src/core/raw-node.js';
 import { StateType } from '../../src/core/ready.js';
@@ -22,7 +25,7 @@ import { getProtocol } from '../../src/core/protocols.js';
 import { decodeEntryConfChange, type Config } from '../../src/core/raft.js';
 import { Approval, EntryType, type Entry, type Message } from '../../src/core/types.js';
 import { LmdbStorage, storageDirFor } from '../../src/storage/index.js';
-import { tempRoot } from './helpers.js';
+import { crashImage, tempRoot } from './helpers.js';
 
 const STEPS = Number(process.env['FRB_LMDB_CLUSTER_STEPS'] ?? 5000);
 const HEAL_ROUNDS_MAX = 3000;
@@ -60,8 +63,17 @@ class LmdbCluster {
     this.ids = Array.from({ length: size }, (_, i) => i + 1);
   }
 
+  // Each node's store lives in the folder of its generation; a crash copies it into the next one.
+  private readonly generation = new Map<number, number>();
+
+  private dir(id: number): string {
+    return storageDirFor(path.join(this.root, `gen-${this.generation.get(id) ?? 0}`), 'sim', id);
+  }
+
   private open(id: number): LmdbStorage {
-    return LmdbStorage.open({ dir: storageDirFor(this.root, 'sim', id), clusterId: 'sim', nodeId: id, sync: false });
+    // Small logs: a crash copies the log's whole file.
+    const checkpoints = id % 2 === 1 ? { walCheckpointBytes: 4096, checkpointEntries: 16 } : { walCheckpointBytes: 65_536 };
+    return LmdbStorage.open({ dir: this.dir(id), clusterId: 'sim', nodeId: id, sync: false, ...checkpoints });
   }
 
   private rawNode(id: number, storage: LmdbStorage): RawNode {
@@ -141,7 +153,11 @@ class LmdbCluster {
     if (n.rn === null) return;
     n.rn = null;
     this.durableCommitAtCrash.set(n.id, n.storage.initialState().hardState.commit);
+    const from = this.dir(n.id);
+    this.generation.set(n.id, (this.generation.get(n.id) ?? 0) + 1);
+    crashImage(from, this.dir(n.id));
     await n.storage.close();
+    fs.rmSync(from, { recursive: true });
     this.crashes++;
   }
 

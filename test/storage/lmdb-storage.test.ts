@@ -1,17 +1,20 @@
 // LmdbStorage: round trips of every field across reopens, MemoryStorage's semantics (a differential
-// test over random operations, with reopens and a cache small enough to make reads reach LMDB),
-// one transaction per mutator, and the errors a user can cause.
+// test over random operations, with reopens, crash images replayed from the write-ahead log,
+// checkpoints from every few records to the defaults, and a cache small enough to make reads reach
+// LMDB), one transaction and one flush per mutator, and the errors a user can cause.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as fs from 'node:fs';
+import nodeFs from 'node:fs';
+import { syncBuiltinESMExports } from 'node:module';
 import * as path from 'node:path';
 import { Rng } from '../../src/core/rand.js';
 import { MemoryStorage } from '../../src/core/storage.js';
 import { ErrCompacted, ErrSnapOutOfDate, ErrUnavailable } from '../../src/core/errors.js';
 import { Approval, EntryType, type ConfState, type Entry, type HardState, type Snapshot } from '../../src/core/types.js';
-import { LmdbStorage, MARKER_FILE, StorageOpenError, storageDirFor, type LmdbStorageOptions } from '../../src/storage/index.js';
-import { entriesFrom, randomEntry, tempRoot } from './helpers.js';
+import { LmdbStorage, MARKER_FILE, StorageError, StorageOpenError, WAL_FILE, storageDirFor, type LmdbStorageOptions } from '../../src/storage/index.js';
+import { crashImage, entriesFrom, randomEntry, tempRoot } from './helpers.js';
 
 function caught(f: () => unknown): unknown {
   try {
@@ -97,10 +100,17 @@ function observe(s: MemoryStorage | LmdbStorage, rng: Rng): unknown[] {
   return out;
 }
 
-async function differential(seed: number, steps: number, cacheEntriesMax: number, cacheBytesMax: number): Promise<void> {
+interface Checkpoints {
+  walCheckpointBytes?: number;
+  checkpointEntries?: number;
+}
+
+async function differential(seed: number, steps: number, cacheEntriesMax: number, cacheBytesMax: number, ck: Checkpoints = {}): Promise<void> {
   const { root, cleanup } = tempRoot(`diff${seed}`);
   // Semantics only: durability is the crash test's business, and flushes would only slow this down.
-  const opts: LmdbStorageOptions = { dir: path.join(root, 'n'), clusterId: 'diff', nodeId: 7, cacheEntriesMax, cacheBytesMax, sync: false };
+  const opts: LmdbStorageOptions = { dir: path.join(root, 'n'), clusterId: 'diff', nodeId: 7, cacheEntriesMax, cacheBytesMax, sync: false, ...ck };
+  let images = 0;
+  let replayed = 0;
   const rng = new Rng(seed);
   const mem = new MemoryStorage();
   let lm = LmdbStorage.open(opts);
@@ -159,9 +169,18 @@ async function differential(seed: number, steps: number, cacheEntriesMax: number
         const a = caught(memReady);
         const b = caught(() => lm.saveReady(ents, hs, sn));
         assert.equal(b, a, `step ${step}: saveReady errors differ`);
-      } else {
+      } else if (rng.intn(2) === 0) {
         await lm.close();
         lm = LmdbStorage.open(opts);
+      } else {
+        // What a kill now would leave: LMDB as of the last checkpoint and the log after it.
+        const dir = crashImage(opts.dir, path.join(root, `image-${images++}`));
+        const img = LmdbStorage.open({ ...opts, dir });
+        replayed += img.recovery.replayedRecords;
+        assert.equal(img.recovery.discardedTail, null);
+        assert.deepEqual(observe(img, new Rng(step)), observe(mem, new Rng(step)), `step ${step}: crash image`);
+        await img.close();
+        fs.rmSync(dir, { recursive: true });
       }
       assert.deepEqual(observe(lm, new Rng(step)), observe(mem, new Rng(step)), `step ${step} op ${op}`);
     }
@@ -169,18 +188,106 @@ async function differential(seed: number, steps: number, cacheEntriesMax: number
     lm = LmdbStorage.open(opts);
     assert.deepEqual(observe(lm, new Rng(1)), observe(mem, new Rng(1)), 'after the last reopen');
     await lm.close();
+    assert.ok(images === 0 || replayed > 0, 'crash images replayed log records');
   } finally {
     await lm.close();
     cleanup();
   }
 }
 
-test('behaves as MemoryStorage over random operations and reopens (small cache)', async () => {
-  for (const seed of [1, 2, 3]) await differential(seed, 300, 7, 600);
+test('behaves as MemoryStorage over random operations, reopens and crash images (small cache)', async () => {
+  await differential(1, 300, 7, 600);
+  await differential(2, 300, 7, 600, { walCheckpointBytes: 4096, checkpointEntries: 3 });
+  await differential(3, 300, 7, 600, { walCheckpointBytes: 8192, checkpointEntries: 50 });
 });
 
-test('behaves as MemoryStorage over random operations and reopens (default cache)', async () => {
-  for (const seed of [11, 12]) await differential(seed, 300, 16_384, 64 << 20);
+test('behaves as MemoryStorage over random operations, reopens and crash images (default cache)', async () => {
+  await differential(11, 300, 16_384, 64 << 20);
+  await differential(12, 300, 16_384, 64 << 20, { walCheckpointBytes: 4096, checkpointEntries: 1 });
+  await differential(13, 300, 16_384, 64 << 20, { checkpointEntries: 20 });
+});
+
+test('a durable mutation is one log write and one fdatasync, and LMDB is written only at checkpoints', async () => {
+  const { root, cleanup } = tempRoot('flushes');
+  // Count the flushes of the log; LMDB's own are native, its transactions are counted by the store.
+  const real = nodeFs.fdatasyncSync;
+  let flushes = 0;
+  nodeFs.fdatasyncSync = (fd: number): void => {
+    flushes++;
+    real(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    const rng = new Rng(6);
+    const dir = path.join(root, 'n');
+    const s = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1, checkpointEntries: 100 });
+    flushes = 0;
+    for (let i = 1; i <= 10; i++) s.saveReady(entriesFrom(rng, i, 1, 1), { term: 1, vote: 1, commit: i - 1 }, null);
+    assert.equal(flushes, 10, 'one flush per Ready');
+    s.saveReady(entriesFrom(rng, 11, 64, 1), { term: 1, vote: 1, commit: 10 }, null);
+    s.compact(5);
+    s.createSnapshot(6, null, new Uint8Array([1]));
+    s.append(entriesFrom(rng, 70, 3, 2)); // overwrites 70..74 with 70..72
+    s.setHardState({ term: 2, vote: 1, commit: 20 });
+    assert.equal(flushes, 15);
+    assert.deepEqual({ ...s.stats, cacheMisses: 0 }, { transactions: 15, walRecords: 15, checkpoints: 0, cacheMisses: 0 });
+    // LMDB lacks [6, 72]; with the 100th entry it lacks, a Ready checkpoints (an LMDB transaction,
+    // durable with its own flushes) after its record.
+    s.saveReady(entriesFrom(rng, 73, 32, 2), null, null);
+    assert.equal(s.stats.checkpoints, 0);
+    s.saveReady(entriesFrom(rng, 105, 1, 2), null, null);
+    assert.equal(s.stats.checkpoints, 1);
+    assert.equal(flushes, 17);
+    // A record larger than walCheckpointBytes skips the log: it is a checkpoint of its own.
+    s.createSnapshot(50, null, new Uint8Array(2 << 20));
+    assert.deepEqual({ walRecords: s.stats.walRecords, checkpoints: s.stats.checkpoints, flushes }, { walRecords: 17, checkpoints: 2, flushes: 17 });
+    await s.close();
+    const again = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
+    assert.equal(again.lastIndex(), 105);
+    assert.equal(again.snapshot().metadata.index, 50);
+    assert.equal(again.snapshot().data.length, 2 << 20);
+    assert.equal(again.firstIndex(), 6);
+    assert.deepEqual(again.initialState().hardState, { term: 2, vote: 1, commit: 20 });
+    await again.close();
+  } finally {
+    nodeFs.fdatasyncSync = real;
+    syncBuiltinESMExports();
+    cleanup();
+  }
+});
+
+test('a failed flush of the log stops the store until it is reopened', async () => {
+  const { root, cleanup } = tempRoot('eio');
+  const real = nodeFs.fdatasyncSync;
+  try {
+    const rng = new Rng(2);
+    const dir = path.join(root, 'n');
+    const s = LmdbStorage.open({ dir, clusterId: 'e', nodeId: 1 });
+    s.saveReady(entriesFrom(rng, 1, 3, 1), { term: 1, vote: 1, commit: 1 }, null);
+    nodeFs.fdatasyncSync = (): void => {
+      throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    };
+    syncBuiltinESMExports();
+    assert.throws(
+      () => s.saveReady(entriesFrom(rng, 4, 2, 1), { term: 1, vote: 1, commit: 3 }, null),
+      (e: unknown) => e instanceof StorageError && e.message.startsWith(`${path.join(dir, WAL_FILE)}: writing the record failed: EIO`),
+    );
+    nodeFs.fdatasyncSync = real;
+    syncBuiltinESMExports();
+    // Memory was not changed, and nothing more is written (a failed fdatasync cannot be retried).
+    assert.equal(s.lastIndex(), 3);
+    assert.throws(() => s.setHardState({ term: 1, vote: 1, commit: 2 }), /a write failed earlier .*EIO.*; the store must be reopened/);
+    await s.close();
+    // The record reached the page cache: the reopened store has it (its outcome was unknown).
+    const again = LmdbStorage.open({ dir, clusterId: 'e', nodeId: 1 });
+    assert.equal(again.lastIndex(), 5);
+    assert.equal(again.initialState().hardState.commit, 3);
+    await again.close();
+  } finally {
+    nodeFs.fdatasyncSync = real;
+    syncBuiltinESMExports();
+    cleanup();
+  }
 });
 
 test('saveReady is one transaction: a failure in it changes nothing, in memory or on disk', async () => {
@@ -247,7 +354,7 @@ test('refuses another cluster or node, a second open, and use after close', asyn
     assert.throws(() => LmdbStorage.open({ dir, clusterId: '', nodeId: 3 }), /clusterId/);
     assert.throws(() => LmdbStorage.open({ dir, clusterId: 'alpha', nodeId: 0 }), /nodeId/);
     const again = LmdbStorage.open({ dir, clusterId: 'alpha', nodeId: 2 });
-    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, MARKER_FILE), 'utf8')), { format: 1, clusterId: 'alpha', nodeId: 2 });
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(dir, MARKER_FILE), 'utf8')), { format: 2, clusterId: 'alpha', nodeId: 2 });
     await again.close();
   } finally {
     cleanup();
