@@ -52,6 +52,18 @@ export function nodeCommand(): Command {
           },
         );
       };
+      // Started by a harness that wants no orphans (LocalCluster tiedToThisProcess): leave when
+      // it is gone, even if it died without stopping us.
+      const parent = Number(process.env['FRB_EXIT_WITH_PID'] ?? '');
+      if (Number.isInteger(parent) && parent > 0) {
+        setInterval(() => {
+          try {
+            process.kill(parent, 0);
+          } catch {
+            shutdown(`process ${parent} that started this node is gone`);
+          }
+        }, 500).unref();
+      }
       process.on('SIGTERM', () => shutdown('SIGTERM'));
       process.on('SIGINT', () => shutdown('SIGINT'));
       process.on('uncaughtException', (err) => {

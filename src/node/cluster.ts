@@ -72,6 +72,10 @@ export interface ClusterUpOptions {
   readonly onProgress?: (msg: string) => void;
   // The frb entry point the nodes run (default: the one beside this module).
   readonly frbPath?: string;
+  // The nodes exit by themselves when this process dies (tests and runs: a harness killed
+  // without a chance to clean up leaves no orphans). Off for `frb cluster up`, whose nodes
+  // outlive the command.
+  readonly tiedToThisProcess?: boolean;
 }
 
 export interface NodeHealth {
@@ -187,8 +191,9 @@ export class LocalCluster {
   private readonly exits = new Map<number, { code: number | null; signal: string | null }>();
   private readonly logLevel: string | undefined;
   private readonly transportOverride: TransportKind | undefined;
+  private readonly tied: boolean;
 
-  private constructor(dir: string, opts: { frbPath?: string; logLevel?: string; transport?: TransportKind } = {}) {
+  private constructor(dir: string, opts: { frbPath?: string; logLevel?: string; transport?: TransportKind; tiedToThisProcess?: boolean } = {}) {
     this.dir = path.resolve(dir);
     this.configFile = path.join(this.dir, CLUSTER_FILE);
     this.config = loadClusterConfig(this.configFile);
@@ -196,10 +201,11 @@ export class LocalCluster {
     this.frbPath = opts.frbPath ?? defaultFrbPath();
     this.logLevel = opts.logLevel;
     this.transportOverride = opts.transport;
+    this.tied = opts.tiedToThisProcess ?? false;
   }
 
   // open attaches to the cluster described in dir (running or not).
-  static open(dir: string, opts: { frbPath?: string } = {}): LocalCluster {
+  static open(dir: string, opts: { frbPath?: string; tiedToThisProcess?: boolean } = {}): LocalCluster {
     return new LocalCluster(dir, opts);
   }
 
@@ -251,6 +257,7 @@ export class LocalCluster {
     const cluster = new LocalCluster(dir, {
       ...(opts.frbPath !== undefined ? { frbPath: opts.frbPath } : {}),
       ...(opts.logLevel !== undefined ? { logLevel: opts.logLevel } : {}),
+      ...(opts.tiedToThisProcess !== undefined ? { tiedToThisProcess: opts.tiedToThisProcess } : {}),
     });
     try {
       progress(`starting ${opts.size} ${config.protocol} nodes (${config.storage} storage, ${config.transport}) on ${host}:${ports.join(',')}`);
@@ -306,7 +313,7 @@ export class LocalCluster {
     if (this.logLevel !== undefined) args.push('--log-level', this.logLevel);
     let child: ChildProcess;
     try {
-      child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, err], env: { ...process.env, FRB_NODE: String(id) } });
+      child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, err], env: { ...process.env, FRB_NODE: String(id), FRB_EXIT_WITH_PID: this.tied ? String(process.pid) : (process.env['FRB_EXIT_WITH_PID'] ?? '') } });
     } finally {
       closeSync(out);
       closeSync(err);

@@ -354,6 +354,7 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
       network: isDefaultNetwork ? null : o.network,
       healthyTimeoutMs: startTimeoutMs,
       waitLeader: true,
+      tiedToThisProcess: true,
       ...(o.frbPath !== undefined ? { frbPath: o.frbPath } : {}),
       ...(o.logLevel !== undefined ? { logLevel: o.logLevel } : {}),
       onProgress: progress,

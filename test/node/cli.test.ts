@@ -25,7 +25,8 @@ async function frb(args: string[], timeoutMs = 30_000, env: NodeJS.ProcessEnv = 
 test('frb cluster up, status and down', { timeout: 60_000 }, async () => {
   const dir = tempDir('cli');
   try {
-    const up = await frb(['cluster', 'up', '--size', '3', '--protocol', 'fastraft', '--dir', dir]);
+    // The nodes outlive `frb cluster up`, but not this test (FRB_EXIT_WITH_PID), should it die.
+    const up = await frb(['cluster', 'up', '--size', '3', '--protocol', 'fastraft', '--dir', dir], 30_000, { ...process.env, FRB_EXIT_WITH_PID: String(process.pid) });
     assert.equal(up.code, 0, up.stderr);
     assert.match(up.stdout, /node \d is the leader/);
     assert.match(up.stdout, /cluster frb-[0-9a-f]+ up in \d+ ms/);
