@@ -11,6 +11,7 @@ import type { FaultEvent, FastSummary, ParamValue, RunSummary } from '../metrics
 import type { FaultSpec, NodeTarget, PlannedRun, RunSpec } from './types.js';
 import { describeWorkload } from './describe.js';
 import { decodeCommand, isKvCommand } from '../kv/index.js';
+import { keyChooser } from '../load/keys.js';
 
 export class RunViolationError extends Error {
   override name = 'RunViolationError';
@@ -114,6 +115,7 @@ function clientOptions(spec: RunSpec, attach: ClientOptions['attach'], stopUs: n
   const common: Partial<ClientOptions> = {
     attach,
     keys,
+    keyChooser: keyChooser(w.keys, w.conflict),
     readRatio: 0,
     valueBytes: w.valueBytes,
     startUs: 0,

@@ -48,8 +48,10 @@ export interface ClientOptions {
   count: number;
   mode: 'closed' | 'open';
   attach: AttachPolicy;
-  // Keys k0..k{keys-1}, chosen uniformly; fewer keys means more contention.
+  // Keys k0..k{keys-1}, chosen uniformly (or by keyChooser); fewer keys means more contention.
   keys: number;
+  // A key distribution (src/load/keys.ts); null: uniform over `keys`.
+  keyChooser: ((rng: Rng) => number) | null;
   // Share of gets among operations.
   readRatio: number;
   // Bytes of each put's value (the value's unique token padded with '.').
@@ -79,6 +81,7 @@ export const defaultClientOptions: Readonly<ClientOptions> = {
   mode: 'closed',
   attach: 'random',
   keys: 8,
+  keyChooser: null,
   readRatio: 0.3,
   valueBytes: 0,
   thinkUs: 0,
@@ -293,7 +296,7 @@ export class Clients {
     s.contact = 0;
     s.intendedUs = intendedUs;
     s.deadlineUs = nowUs + o.opTimeoutUs;
-    s.key = `k${rng.intn(o.keys)}`;
+    s.key = `k${o.keyChooser !== null ? o.keyChooser(rng) : rng.intn(o.keys)}`;
     group.opsIssued++;
     this.counters.invoked++;
     let cmd: KvCommand;
