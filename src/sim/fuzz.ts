@@ -10,7 +10,7 @@ import { isMutation } from '../core/mutations.js';
 import type { ProtocolOptions } from '../core/protocols.js';
 import { parseNetworkSpec, type LatencyDist } from '../faults/index.js';
 import { checkLinearizable, formatCounterexample } from './linearizability.js';
-import { Nemesis, describeFault, faultKinds, randomFaults, type FaultKind, type ScheduledFault } from './nemesis.js';
+import { Nemesis, describeFault, faultKinds, randomFaults, type FaultAction, type FaultKind, type FaultTarget, type ScheduledFault } from './nemesis.js';
 import { SimCluster, type CompactionOptions, type Violation } from './sim-cluster.js';
 import type { TraceSink } from './trace.js';
 
@@ -43,11 +43,17 @@ export interface ScheduleClients {
   readonly retryUs: number;
   readonly opTimeoutUs: number;
   readonly opsMax: number;
+  // Which nodes sessions talk to: a random one each, or round-robin over all (every node a
+  // proposer: real contention on Fast Raft's fast track).
+  readonly attach: 'random' | 'all';
 }
+
+export type FuzzProfile = 'mixed' | 'storm' | 'fast';
 
 export interface FuzzSchedule {
   readonly seed: number;
   readonly config: FuzzConfig;
+  readonly profile: FuzzProfile;
   readonly size: number;
   readonly tickUs: number;
   readonly electionTick: number;
@@ -110,6 +116,11 @@ function pick<T>(rng: Rng, xs: readonly T[]): T {
 export function generateSchedule(seed: number, config: FuzzConfig, edits: ScheduleEdits = {}): FuzzSchedule {
   if (config.nodes.length === 0) throw new RangeError('fuzz: no cluster sizes to choose from');
   if (config.mutant !== null && !isMutation(config.mutant)) throw new RangeError(`fuzz: unknown mutant "${config.mutant}"`);
+  // Fast Raft gets a third profile of its own, drawn from a generator of its own so that the
+  // mixed and storm schedules of a seed stay what they were.
+  if (config.protocol === 'fastraft' && config.faults.length > 0 && new Rng(deriveSeed(seed, 0xfa57)).float() < fastShare) {
+    return generateFastSchedule(seed, config, edits);
+  }
   const rng = new Rng(deriveSeed(seed, 0x5eed));
   const storm = rng.float() < stormShare && config.faults.length > 0;
   // Whom a storm's loop crashes: leaders (Figure 8: commit rules) or anyone (votes and acks lost
@@ -163,6 +174,7 @@ export function generateSchedule(seed: number, config: FuzzConfig, edits: Schedu
     retryUs: storm ? 2 * tickUs : electionUs * 2,
     opTimeoutUs: electionUs * 20,
     opsMax: storm ? 1000 : 20 + rng.intn(200),
+    attach: 'random',
   };
   const durationUs = 2_000_000 + rng.intn(2_000_000);
   const settleUs = 3_000_000;
@@ -196,6 +208,162 @@ export function generateSchedule(seed: number, config: FuzzConfig, edits: Schedu
   return {
     seed,
     config,
+    profile: storm ? 'storm' : 'mixed',
+    size,
+    tickUs,
+    electionTick,
+    heartbeatTick,
+    preVote,
+    checkQuorum,
+    maxSizePerMsg,
+    maxInflightMsgs,
+    stepDownOnRemoval,
+    network,
+    fifoLinks,
+    diskLatency,
+    processUs,
+    tickSkews,
+    compaction,
+    clients: { ...clients, count: edits.clients ?? clients.count, opsMax: edits.opsMax ?? clients.opsMax },
+    faults: keep.map((i) => allFaults[i]!).filter((f) => f.atUs < finalDurationUs),
+    faultIndices: keep.filter((i) => allFaults[i]!.atUs < finalDurationUs),
+    durationUs: finalDurationUs,
+    settleUs,
+    untilUs: edits.untilUs ?? finalDurationUs + settleUs,
+  };
+}
+
+// Share of Fast Raft schedules that use the fast profile (see generateFastSchedule).
+export const fastShare = 1 / 3;
+// Background faults of the fast profile: link faults that make one member lag with a stale tail,
+// leader crashes and isolations, membership changes.
+const fastWeights: Readonly<Partial<Record<FaultKind, number>>> = {
+  crash: 1,
+  isolate: 2,
+  cut: 3,
+  delay: 2,
+  partition: 1,
+  'remove-node': 2,
+  'add-node': 2,
+};
+
+// generateFastSchedule: the fast profile, Fast Raft only. The fast track's own rules (fast.ts,
+// rules 1 and 2) are exposed by shapes that mixed and storm schedules almost never produce:
+// - five members (fast quorum 4), every member a proposer (sessions round-robin over all nodes,
+//   several each, no think time, one or two keys), so that every index is contended;
+// - entry-by-entry classic replication, so that followers' leader-approved prefixes lag behind
+//   what the leader fast-commits;
+// - a member whose links are slow for long stretches: it keeps a stale tail from an older term
+//   and votes on fast proposals before the new leader's first append reaches it (rule 1);
+// - leaders crashed or isolated moments after their election, that is right after their first
+//   fast commits (churn);
+// - removals and additions of members (joint and simple), each followed within milliseconds by a
+//   link fault from the leader, so that a member that has not applied a removal later campaigns
+//   (rule 2).
+function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleEdits): FuzzSchedule {
+  const rng = new Rng(deriveSeed(seed, 0xfa57f));
+  const size = config.nodes.includes(5) ? 5 : Math.max(...config.nodes);
+  const tickUs = 10_000;
+  const electionTick = 10;
+  const heartbeatTick = pick(rng, [1, 1, 2]);
+  const electionUs = tickUs * electionTick;
+  const preVote = rng.float() < 0.5;
+  const checkQuorum = rng.float() < 0.5;
+  const maxSizePerMsg = pick(rng, [1, 256]);
+  const maxInflightMsgs = pick(rng, [1, 4]);
+  const stepDownOnRemoval = rng.float() < 0.5;
+  const network = { latency: { dist: 'uniform', min: '300us', max: '3ms' } };
+  const fifoLinks = rng.float() < 0.5;
+  const diskLatency = pick<LatencyDist | null>(rng, [null, { dist: 'constant', valueUs: 200 }, { dist: 'uniform', minUs: 100, maxUs: 1000 }]);
+  const processUs = 0;
+  const tickSkews = Array.from({ length: size }, () => Math.round((rng.float() - 0.5) * 0.1 * 1000) / 1000);
+  const compaction = pick<CompactionOptions | null>(rng, [null, null, null, { everyEntries: 100, keepEntries: 20 }]);
+  const clients: ScheduleClients = {
+    count: size + rng.intn(2 * size),
+    keys: 1 + rng.intn(2),
+    readRatio: 0.2,
+    thinkUs: pick(rng, [0, 0, 500]),
+    // Not much shorter: resends through other nodes pile up faster than entry-by-entry
+    // replication drains them.
+    retryUs: pick(rng, [electionUs / 2, electionUs * 2]),
+    opTimeoutUs: electionUs * 20,
+    opsMax: 1000,
+    attach: 'all',
+  };
+  const durationUs = 2_000_000 + rng.intn(2_000_000);
+  const settleUs = 3_000_000;
+  const startUs = 100_000;
+  const kinds = new Set(config.faults);
+  const allFaults: ScheduledFault[] = [];
+  const add = (atUs: number, action: FaultAction): void => {
+    if (kinds.has(action.kind) && atUs < durationUs) allFaults.push({ atUs, action, pick: rng.nextU32() });
+  };
+  // Leader churn over the whole load phase: new leaders crashed (or isolated) moments after their
+  // election, that is around their first fast commits.
+  add(startUs, {
+    kind: 'churn',
+    action: rng.float() < 0.7 ? 'crash' : 'isolate',
+    probability: pick(rng, [0.3, 0.6]),
+    delayMaxUs: pick(rng, [5000, 20_000, 60_000]),
+    faultUsMax: Math.round(electionUs * (0.3 + 1.2 * rng.float())),
+    durationUs: durationUs - startUs,
+  });
+  // Laggards: long stretches of slow links to one member.
+  for (let t = startUs + rng.intn(200_000); t < durationUs; t += 200_000 + rng.intn(600_000)) {
+    add(t, {
+      kind: 'delay',
+      target: pick<FaultTarget>(rng, ['follower', 'random']),
+      latency: { dist: 'exponential', meanUs: Math.round(tickUs * (0.3 + 2 * rng.float())), capUs: electionUs * 2 },
+      durationUs: Math.round(electionUs * (1 + 5 * rng.float())),
+    });
+  }
+  if (rng.float() < 0.5) {
+    // Stale tails: the leader alone with one or two members for a moment (it decides a few
+    // entries on the classic track that only they hold), then it crashes.
+    for (let t = startUs + rng.intn(300_000); t < durationUs; t += 150_000 + rng.intn(350_000)) {
+      const d = 10_000 + rng.intn(5 * tickUs);
+      add(t, { kind: 'partition', split: 'leader-minority', durationUs: d });
+      add(t + d - rng.intn(tickUs), { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (0.3 + 1.5 * rng.float())) });
+    }
+  } else {
+    // Membership changes, each followed closely by a link fault from the leader, then a leader
+    // crash.
+    for (let t = startUs + rng.intn(300_000); t < durationUs; t += 150_000 + rng.intn(350_000)) {
+      const v2 = rng.float() < 0.5;
+      if (rng.float() < 0.6) {
+        // Remove member r; moments later r and another member x are cut off from the rest
+        // (they hold the removal but never learn it committed), the leader fast-commits with
+        // the new configuration, crashes, the partition heals, and x may campaign with the old
+        // configuration (fast.ts rule 2).
+        const r = 1 + rng.intn(size);
+        const x = 1 + ((r + rng.intn(size - 1)) % size);
+        const rest = Array.from({ length: size }, (_, i) => i + 1).filter((id) => id !== r && id !== x);
+        add(t, { kind: 'remove-node', target: r, v2 });
+        const cutAt = t + 500 + rng.intn(4000);
+        const crashAt = cutAt + 2000 + rng.intn(15_000);
+        add(cutAt, { kind: 'partition', split: [rest, [r, x]], durationUs: crashAt - cutAt + rng.intn(5000) });
+        add(crashAt, { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (1 + 3 * rng.float())) });
+        continue;
+      }
+      add(t, rng.float() < 0.6 ? { kind: 'remove-node', target: pick<FaultTarget>(rng, ['random', 'follower']), v2 } : { kind: 'add-node', v2 });
+      const after = t + rng.intn(3 * tickUs);
+      const r = rng.float();
+      const d = Math.round(electionUs * (0.2 + 2 * rng.float()));
+      if (r < 0.5) add(after, { kind: 'cut', from: 'leader', to: 'random', durationUs: d });
+      else if (r < 0.75) add(after, { kind: 'isolate', target: 'follower', durationUs: d });
+      else add(after, { kind: 'partition', split: 'random', durationUs: d });
+      add(after + 3000 + rng.intn(6 * tickUs), { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (0.3 + 1.5 * rng.float())) });
+    }
+  }
+  allFaults.push(...randomFaults(rng, { startUs, endUs: durationUs, meanGapUs: 400_000, kinds: config.faults, tickUs, electionTick, weights: fastWeights }));
+  allFaults.sort((a, b) => a.atUs - b.atUs);
+  const keep = edits.keepFaults ?? allFaults.map((_, i) => i);
+  for (const i of keep) if (!(i >= 0 && i < allFaults.length)) throw new RangeError(`fuzz: schedule ${seed} has no fault ${i}`);
+  const finalDurationUs = edits.durationUs ?? durationUs;
+  return {
+    seed,
+    config,
+    profile: 'fast',
     size,
     tickUs,
     electionTick,
@@ -282,7 +450,7 @@ export function runSchedule(s: FuzzSchedule, options: RunOptions = {}): FuzzRunR
   cluster.addClients({
     count: c.count,
     mode: 'closed',
-    attach: 'random',
+    attach: c.attach,
     keys: c.keys,
     readRatio: c.readRatio,
     thinkUs: c.thinkUs,
@@ -411,7 +579,7 @@ export function describeSchedule(s: FuzzSchedule): string {
   const lines: string[] = [];
   const dl = s.diskLatency === null ? 'instant' : JSON.stringify(s.diskLatency);
   lines.push(
-    `seed ${s.seed}: ${s.config.protocol}, ${s.size} nodes, tick ${s.tickUs / 1000}ms, election ${s.electionTick} ticks, heartbeat ${s.heartbeatTick}, ` +
+    `seed ${s.seed} (${s.profile}): ${s.config.protocol}, ${s.size} nodes, tick ${s.tickUs / 1000}ms, election ${s.electionTick} ticks, heartbeat ${s.heartbeatTick}, ` +
       `preVote ${s.preVote}, checkQuorum ${s.checkQuorum}, maxSizePerMsg ${s.maxSizePerMsg}, maxInflight ${s.maxInflightMsgs}` +
       (s.config.mutant !== null ? `, mutant ${s.config.mutant}` : ''),
   );
@@ -420,7 +588,7 @@ export function describeSchedule(s: FuzzSchedule): string {
       `compaction ${s.compaction === null ? 'off' : `every ${s.compaction.everyEntries} keep ${s.compaction.keepEntries}`}`,
   );
   lines.push(
-    `  clients ${s.clients.count} x ${s.clients.opsMax} ops on ${s.clients.keys} keys, think ${s.clients.thinkUs}us; ` +
+    `  clients ${s.clients.count} x ${s.clients.opsMax} ops on ${s.clients.keys} keys, think ${s.clients.thinkUs}us, attached ${s.clients.attach}; ` +
       `load until ${(s.durationUs / 1e6).toFixed(3)}s, run until ${(s.untilUs / 1e6).toFixed(3)}s`,
   );
   lines.push(`  faults (${s.faults.length}):`);
