@@ -247,7 +247,7 @@ export class LiveNode {
   private appliedIndex = 0;
   private snapshotIndex = 0;
   // Recovery after an amnesiac (memory storage) restart; see the file comment.
-  recovering = false;
+  private recoveringNow = false;
   private recoveryLeaderCommit = 0;
   private recoveryUntilMs = 0;
   private recoveryGiveUpMs = 0;
@@ -324,7 +324,7 @@ export class LiveNode {
       this.store = lmdbStore(storageDirFor(this.dataDir, c.clusterId, this.id), c.clusterId, this.id, c.sync);
     } else {
       this.store = memoryStore();
-      this.recovering = this.markStarted();
+      this.recoveringNow = this.markStarted();
     }
     const st = this.store.storage;
     if (st.lastIndex() === 0 && st.snapshot().metadata.index === 0) {
@@ -419,6 +419,11 @@ export class LiveNode {
     return this.transport.port;
   }
 
+  // recovering: restarted without durable state and not yet caught up (no votes, no clients).
+  get recovering(): boolean {
+    return this.recoveringNow;
+  }
+
   get applied(): number {
     return this.appliedIndex;
   }
@@ -493,7 +498,7 @@ export class LiveNode {
     const r = this.rawNode.raft;
     const caughtUp = r.lead !== 0 && this.recoveryLeaderCommit > 0 && this.appliedIndex >= this.recoveryLeaderCommit;
     if ((caughtUp && now >= this.recoveryUntilMs) || now >= this.recoveryGiveUpMs) {
-      this.recovering = false;
+      this.recoveringNow = false;
       this.log.info(caughtUp ? 'recovered: caught up with the leader' : 'recovery gave up waiting for a leader (no member holds state?): rejoining', {
         applied: this.appliedIndex,
         leaderCommit: this.recoveryLeaderCommit,
