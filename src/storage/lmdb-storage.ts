@@ -33,7 +33,12 @@
 // (MDB_NOSYNC) and syncing at checkpoints, was not taken: LMDB then reuses the pages of the last
 // durable tree and overwrites its meta pages before they are durable again, so a machine crash can
 // leave a data file no log can repair (LMDB's documentation of MDB_NOSYNC says as much), and it
-// costs an LMDB transaction per Ready besides. bench/storage measures both against the raw floor.
+// costs an LMDB transaction per Ready besides. bench/storage measures both against the raw floor
+// (64-byte pwrite + fdatasync) in one run; on a quiet disk (floor p50 167 us): a single append p50
+// 160 us, 0.96x the floor (the previous path, one durable LMDB transaction per Ready: 2.17x; the
+// log plus an unsynced LMDB transaction: 1.4x), batches of 64 127,724 entries/s with checkpoints
+// counted (previous path 71,739). On a busy disk (floor 3.3 ms) the ratios hold (0.98x, 1.85x) and
+// batches are bound by the floor.
 //
 // Opening verifies LMDB (data file, every record's checksum, a log without holes), then reads the
 // log: records after walApplied are applied again, in order, and checkpointed. A torn last record
