@@ -36,8 +36,7 @@ function loadSpec(file: string): ExperimentSpec {
 // The live driver is loaded only for live experiments, so that sim runs never load the transport.
 async function liveDriver(): Promise<((run: PlannedRun, hooks: { shouldStop: () => boolean }) => Promise<RunOutput>) | undefined> {
   try {
-    const liveModule = '../experiment/live-run.js';
-    const mod = (await import(liveModule)) as { runLive?: (run: PlannedRun, hooks: { shouldStop: () => boolean }) => Promise<RunOutput> };
+    const mod = (await import('../experiment/live-run.js')) as { runLive?: (run: PlannedRun, hooks: { shouldStop: () => boolean }) => Promise<RunOutput> };
     return mod.runLive;
   } catch {
     return undefined;
