@@ -12,12 +12,12 @@
 //   node dist/bench/ci/gate.js [--sim-only | --live-only] [--update-baseline]
 //       [--experiment FILE] [--baseline DIR]                 sim half
 //       [--live-experiment FILE] [--baseline-ref REF | --baseline-build DIR]
-//       [--rounds N] [--tolerance PCT] [--out DIR] [--keep]  live half
+//       [--rounds N] [--confirm-rounds N] [--tolerance PCT] [--out DIR] [--keep]  live half
 //
 // Environment: FRB_GATE_LIVE=0 skips the live half; FRB_SLOWDOWN_US_PER_MSG=N makes every peer
 // message of the *current* build's nodes cost N more microseconds of CPU (the gate's own test
-// uses it to show that the gate fails a slower build); FRB_GATE_ROUNDS, FRB_GATE_TOLERANCE and
-// FRB_GATE_BASELINE_REF stand for the options of the same names.
+// uses it to show that the gate fails a slower build); FRB_GATE_ROUNDS, FRB_GATE_CONFIRM_ROUNDS,
+// FRB_GATE_TOLERANCE and FRB_GATE_BASELINE_REF stand for the options of the same names.
 
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -41,8 +41,11 @@ import {
 // dist/bench/ci/gate.js -> the repository root.
 const repoDir = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 
-// Three rounds: the median of three ignores one disturbed run on either side.
+// Three rounds: the median of three ignores one disturbed run on either side. A failed check is
+// confirmed with three more (the median of six), so that a false alarm needs a disturbed machine
+// for most of two minutes.
 const roundsDefault = 3;
+const confirmRoundsDefault = 3;
 const toleranceDefaultPct = 25;
 
 function log(line: string): void {
@@ -59,9 +62,9 @@ function parseTolerancePct(text: string): number {
   return Number(m[1]);
 }
 
-function parsePositiveInt(name: string, text: string): number {
+function parseCount(name: string, text: string, min: number): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1 || n > 20) throw new Error(`${name}: expected an integer from 1 to 20, got "${text}"`);
+  if (!Number.isInteger(n) || n < min || n > 20) throw new Error(`${name}: expected an integer from ${min} to 20, got "${text}"`);
   return n;
 }
 
@@ -78,6 +81,7 @@ interface Verdict {
     baseline: string | null;
     current: string | null;
     rounds: number;
+    confirmed: boolean;
     tolerancePct: number;
     ratios: Array<{ where: string; metric: string; baseline: number; current: number; changePct: number }>;
     steps: StepTime[];
@@ -106,7 +110,16 @@ async function simHalf(opts: { experiment: string; baseline: string; update: boo
 }
 
 async function liveHalf(
-  opts: { experiment: string; baselineRef: string | undefined; baselineBuild: string | undefined; rounds: number; tolerancePct: number; out: string | undefined; keep: boolean },
+  opts: {
+    experiment: string;
+    baselineRef: string | undefined;
+    baselineBuild: string | undefined;
+    rounds: number;
+    confirmRounds: number;
+    tolerancePct: number;
+    out: string | undefined;
+    keep: boolean;
+  },
   slowdownUsPerMsg: number,
   toolVersion: string,
 ): Promise<{ result: LiveGateResult | null; skippedReason: string | null; steps: StepTime[]; baseline: Build | null; current: Build; wallMs: number }> {
@@ -136,7 +149,9 @@ async function liveHalf(
     }
     for (const s of steps) log(`  ${s.step}: ${secs(s.ms)}`);
     log(`  current: ${current.commit}${slowdownUsPerMsg > 0 ? ` with ${slowdownEnv}=${slowdownUsPerMsg} (injected slowdown)` : ''}; baseline: ${baseline.commit}`);
-    log(`  ${opts.rounds} rounds of baseline then current (${'A B '.repeat(opts.rounds).trim()}), tolerance ${opts.tolerancePct}% on median p50 and throughput`);
+    const order = Array.from({ length: opts.rounds }, (_v, r) => (r % 2 === 0 ? 'A B' : 'B A')).join(', ');
+    log(`  ${opts.rounds} rounds, A = baseline, B = current (${order}); tolerance ${opts.tolerancePct}% on the medians of p50 and throughput`);
+    if (opts.confirmRounds > 0) log(`  a failed check is confirmed with ${opts.confirmRounds} more rounds before the gate fails`);
     try {
       const result = await runLiveGate({
         repoDir,
@@ -144,6 +159,7 @@ async function liveHalf(
         baseline,
         current,
         rounds: opts.rounds,
+        confirmRounds: opts.confirmRounds,
         tolerancePct: opts.tolerancePct,
         outDir,
         toolVersion,
@@ -175,6 +191,7 @@ async function main(): Promise<number> {
       'baseline-ref': { type: 'string' },
       'baseline-build': { type: 'string' },
       rounds: { type: 'string' },
+      'confirm-rounds': { type: 'string' },
       tolerance: { type: 'string' },
       out: { type: 'string' },
       keep: { type: 'boolean', default: false },
@@ -206,7 +223,8 @@ async function main(): Promise<number> {
     verdict.sim = { status: 'off', reason: '--live-only', differences: 0, wallMs: 0 };
   }
 
-  const rounds = parsePositiveInt('--rounds', values.rounds ?? process.env['FRB_GATE_ROUNDS'] ?? String(roundsDefault));
+  const rounds = parseCount('--rounds', values.rounds ?? process.env['FRB_GATE_ROUNDS'] ?? String(roundsDefault), 1);
+  const confirmRounds = parseCount('--confirm-rounds', values['confirm-rounds'] ?? process.env['FRB_GATE_CONFIRM_ROUNDS'] ?? String(confirmRoundsDefault), 0);
   const tolerancePct = parseTolerancePct(values.tolerance ?? process.env['FRB_GATE_TOLERANCE'] ?? `${toleranceDefaultPct}%`);
   if (doLive) {
     const h = await liveHalf(
@@ -215,6 +233,7 @@ async function main(): Promise<number> {
         baselineRef: values['baseline-ref'] ?? process.env['FRB_GATE_BASELINE_REF'],
         baselineBuild: values['baseline-build'],
         rounds,
+        confirmRounds,
         tolerancePct,
         out: values.out,
         keep: values.keep === true,
@@ -243,7 +262,8 @@ async function main(): Promise<number> {
       reason,
       baseline: h.baseline?.commit ?? null,
       current: h.current.commit,
-      rounds,
+      rounds: h.result?.rounds ?? rounds,
+      confirmed: h.result?.confirmed ?? false,
       tolerancePct,
       ratios,
       steps: h.steps,
@@ -256,6 +276,7 @@ async function main(): Promise<number> {
       baseline: null,
       current: null,
       rounds,
+      confirmed: false,
       tolerancePct,
       ratios: [],
       steps: [],

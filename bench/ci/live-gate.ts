@@ -6,13 +6,16 @@
 //   1. the baseline commit is checked out beside the repository (`git worktree add`), its
 //      dependencies taken from the current checkout when its package-lock.json is the same (else
 //      `npm ci` there), and its src/ built;
-//   2. bench/ci/live-gate.yaml (short closed-loop runs, LMDB with fsync, 3 nodes, raft and
-//      fastraft) is run alternately with each build's node processes: A B A B ... (rounds), so that
-//      a slow minute of the machine hits both sides alike. The load generator, the measurement and
-//      the results writer are the current build's for both: only the nodes differ;
+//   2. bench/ci/live-gate.yaml (short closed-loop runs, LMDB without fsync, 3 nodes, raft and
+//      fastraft) is run alternately with each build's node processes, in rounds: A B, B A, A B, ...
+//      so that a slow minute of the machine hits both sides alike, and a machine getting steadily
+//      busier or quieter favours neither. The load generator, the measurement and the results
+//      writer are the current build's for both: only the nodes differ;
 //   3. `frb check` (the current build's) compares the two results folders: per (protocol) group the
 //      median over rounds of p50 commit latency and of throughput, as ratios current/baseline, and
-//      fails beyond the tolerance (default 25%).
+//      fails beyond the tolerance (default 25%). When it fails, more rounds are run and the check
+//      is made again on all of them (a real regression persists; a disturbed minute mostly does
+//      not): the verdict is the second check's.
 //
 // A baseline that cannot be built or cannot run a live cluster (a shallow clone without the
 // baseline commit, a commit from before the live node existed, an incompatible cluster.json or
@@ -215,6 +218,9 @@ export interface LiveGateOptions {
   readonly baseline: Build;
   readonly current: Build;
   readonly rounds: number;
+  // When the first rounds fail the check, this many more are run and the check is made again on
+  // all of them: a real regression persists, a disturbed minute of the machine mostly does not.
+  readonly confirmRounds: number;
   readonly tolerancePct: number;
   // Where the two results folders go.
   readonly outDir: string;
@@ -238,10 +244,39 @@ export interface LiveGateResult {
   readonly baselineDir: string | null;
   readonly currentDir: string | null;
   readonly figures: readonly RoundFigure[];
-  // `frb check --json` as printed, and its text form.
+  // `frb check --json` as printed, and its text form (of the final check).
   readonly check: unknown;
   readonly checkText: string;
+  // Rounds run in all, and whether confirmation rounds were needed.
+  readonly rounds: number;
+  readonly confirmed: boolean;
   readonly wallMs: number;
+}
+
+interface CheckOutcome {
+  readonly ok: boolean;
+  readonly check: unknown;
+  readonly text: string;
+  readonly reason: string;
+}
+
+// frbCheck runs the current build's `frb check` on the two folders (text for the log, JSON for the
+// verdict line).
+function frbCheck(frb: string, currentDir: string, baselineDir: string, tolerancePct: number, log: (l: string) => void): CheckOutcome {
+  const args = [frb, 'check', currentDir, '--baseline', baselineDir, '--tolerance', `${tolerancePct}%`, '--metrics', 'p50,throughput', '--fail-on-missing'];
+  const textRun = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
+  const jsonRun = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', timeout: 120_000 });
+  let check: unknown = null;
+  try {
+    check = JSON.parse(jsonRun.stdout) as unknown;
+  } catch {
+    const why = `frb check --json printed no JSON (exit ${jsonRun.status ?? jsonRun.signal ?? '?'}): ${`${jsonRun.stdout}${jsonRun.stderr}`.trim().slice(0, 500)}`;
+    log(`warning: ${why}`);
+    check = { error: why };
+  }
+  const text = `${textRun.stdout}${textRun.stderr}`.trim();
+  const reason = (check as { reason?: string } | null)?.reason ?? text.split('\n').pop() ?? '';
+  return { ok: textRun.status === 0, check, text, reason };
 }
 
 function loadSpec(file: string) {
@@ -288,11 +323,14 @@ export async function runLiveGate(o: LiveGateOptions): Promise<LiveGateResult> {
     );
   }
   const figures: RoundFigure[] = [];
-  for (let round = 0; round < o.rounds; round++) {
-    for (const b of [o.baseline, o.current]) {
+  // Round r runs the baseline first when r is even and the current build first when it is odd
+  // (A B, B A, A B, ...), so that a machine getting steadily busier or quieter favours neither.
+  const runRound = async (round: number, of: number): Promise<void> => {
+    const order = round % 2 === 0 ? [o.baseline, o.current] : [o.current, o.baseline];
+    for (const b of order) {
       for (const run of matrix.runs) {
         const runId = roundRunId(run, round);
-        const label = `round ${round + 1}/${o.rounds} ${b.label.padEnd(8)} ${runId}`;
+        const label = `round ${round + 1}/${of} ${b.label.padEnd(8)} ${runId}`;
         const attempt = () =>
           withEnv(b.env, () =>
             runLiveCluster({
@@ -344,24 +382,24 @@ export async function runLiveGate(o: LiveGateOptions): Promise<LiveGateResult> {
         o.log(`${label}  p50 ${(fig.p50Us / 1000).toFixed(2)} ms  p99 ${(fig.p99Us / 1000).toFixed(2)} ms  ${Math.round(fig.opsPerSec)} ops/s${result.errors.length > 0 ? `  (${result.errors.length} error(s): ${result.errors[0]})` : ''}`);
       }
     }
-  }
-  for (const f of folders.values()) f.finish();
+  };
+  for (let round = 0; round < o.rounds; round++) await runRound(round, o.rounds);
   const baselineDir = folders.get('baseline')!.dir;
   const currentDir = folders.get('current')!.dir;
-  const frb = o.current.frbPath;
-  const args = [frb, 'check', currentDir, '--baseline', baselineDir, '--tolerance', `${o.tolerancePct}%`, '--metrics', 'p50,throughput', '--fail-on-missing'];
-  const textRun = spawnSync(process.execPath, args, { encoding: 'utf8', timeout: 120_000 });
-  const jsonRun = spawnSync(process.execPath, [...args, '--json'], { encoding: 'utf8', timeout: 120_000 });
-  let check: unknown = null;
-  try {
-    check = JSON.parse(jsonRun.stdout) as unknown;
-  } catch {
-    const why = `frb check --json printed no JSON (exit ${jsonRun.status ?? jsonRun.signal ?? '?'}): ${`${jsonRun.stdout}${jsonRun.stderr}`.trim().slice(0, 500)}`;
-    o.log(`warning: ${why}`);
-    check = { error: why };
+  let outcome = frbCheck(o.current.frbPath, currentDir, baselineDir, o.tolerancePct, o.log);
+  let rounds = o.rounds;
+  let confirmed = false;
+  if (!outcome.ok && o.confirmRounds > 0) {
+    o.log(`first ${o.rounds} round(s): ${outcome.reason}`);
+    o.log(`confirming with ${o.confirmRounds} more round(s); the check is then made on all ${o.rounds + o.confirmRounds}`);
+    confirmed = true;
+    rounds = o.rounds + o.confirmRounds;
+    for (let round = o.rounds; round < rounds; round++) await runRound(round, rounds);
+    outcome = frbCheck(o.current.frbPath, currentDir, baselineDir, o.tolerancePct, o.log);
   }
-  const ok = textRun.status === 0;
-  const checkText = `${textRun.stdout}${textRun.stderr}`.trim();
-  const reason = ((check as { reason?: string } | null)?.reason ?? checkText.split('\n').pop()) as string;
-  return { ok, skipped: false, reason, baselineDir, currentDir, figures, check, checkText, wallMs: Date.now() - t0 };
+  for (const f of folders.values()) {
+    f.setRepeat(rounds);
+    f.finish();
+  }
+  return { ok: outcome.ok, skipped: false, reason: outcome.reason, baselineDir, currentDir, figures, check: outcome.check, checkText: outcome.text, rounds, confirmed, wallMs: Date.now() - t0 };
 }

@@ -171,6 +171,12 @@ export class BenchFolder {
     return out.summary;
   }
 
+  // setRepeat records how many repetitions the folder ended up with (a benchmark that added rounds).
+  setRepeat(repeat: number): void {
+    this.manifest.repeat = repeat;
+    this.folder.writeManifest(this.manifest);
+  }
+
   finish(): void {
     this.manifest.endedAt = new Date().toISOString();
     this.folder.writeManifest(this.manifest);

@@ -127,9 +127,9 @@ describe('bench/ci gate: live half', { skip: process.env['FRB_GATE_LIVE'] === '0
   test('the current build with an injected slowdown per message fails against the same build without it', () => {
     // Baseline: this very build (no worktree to build); current: the same with 1.5 ms of CPU per
     // peer message, several times the work a commit costs, so that no amount of machine noise
-    // can hide it.
+    // can hide it. One round (A B), then one confirmation round (B A).
     const r = runGate(
-      ['--live-only', '--baseline-build', '.', '--rounds', '1', '--live-experiment', join(dir, 'live.yaml'), '--out', join(dir, 'results')],
+      ['--live-only', '--baseline-build', '.', '--rounds', '1', '--confirm-rounds', '1', '--live-experiment', join(dir, 'live.yaml'), '--out', join(dir, 'results')],
       { FRB_SLOWDOWN_US_PER_MSG: '1500' },
     );
     assert.equal(r.verdict.live?.status, 'fail', r.out);
@@ -137,6 +137,9 @@ describe('bench/ci gate: live half', { skip: process.env['FRB_GATE_LIVE'] === '0
     assert.equal(r.verdict.gate, 'fail');
     assert.match(r.out, /with FRB_SLOWDOWN_US_PER_MSG=1500 \(injected slowdown\)/);
     assert.match(r.out, /REGRESSION (p50|throughput)/);
+    // The first round failed, the confirmation round was run, and the regression persisted.
+    assert.match(r.out, /confirming with 1 more round\(s\); the check is then made on all 2/);
+    assert.match(r.out, /round 2\/2 current .*\n.*round 2\/2 baseline /, 'the second round runs the current build first');
     const p50 = r.verdict.live?.ratios.find((x) => x.metric === 'p50');
     assert.ok(p50 !== undefined && p50.changePct > 25, `p50 rose beyond the tolerance: ${JSON.stringify(r.verdict.live?.ratios)}\n${r.out}`);
   });
