@@ -173,7 +173,8 @@ async function liveHalf(
     }
   } finally {
     if (baseline !== null && ownBaseline && !opts.keep) removeBaselineBuild(repoDir, baseline);
-    if (!opts.keep && opts.out === undefined) rmSync(workRoot, { recursive: true, force: true });
+    // The work folder holds the baseline's worktree and, without --out, the results.
+    if (!opts.keep) rmSync(workRoot, { recursive: true, force: true });
     else log(`  kept: ${workRoot}`);
   }
 }
