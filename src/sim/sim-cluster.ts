@@ -915,7 +915,10 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       const commit = rd.hardState.commit;
       node.seenCommit = commit;
       const ck = this.checkers;
-      if (ck !== null) {
+      // Under Fast Raft a leader commits on votes before its own copy of the decided entry is
+      // durable; nothing can see that commit until the Ready is persisted (its messages and
+      // applies come after), so commits are recorded when made durable (persist) instead.
+      if (ck !== null && !ck.identityByData) {
         const t = r.raftLog.tryTerm(commit);
         // The committed entry itself (cheap: it is in memory), so that the record knows its data.
         const e = t > 0 && commit >= r.raftLog.firstIndex() ? r.raftLog.slice(commit, commit + 1, Infinity)[0] : undefined;
@@ -961,6 +964,12 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       const hs = rd.hardState;
       st.setHardState(hs);
       if (ck !== null) {
+        if (ck.identityByData && node.rn !== null) {
+          const r = node.rn.raft;
+          const t = r.raftLog.tryTerm(hs.commit);
+          const e = t > 0 && hs.commit >= r.raftLog.firstIndex() ? r.raftLog.slice(hs.commit, hs.commit + 1, Infinity)[0] : undefined;
+          ck.observeCommit(node.id, hs.commit, t, r.term, e);
+        }
         ck.observeDurableCommit(node.id, hs.commit);
         // The durable vote (a candidate's for itself included) is the node's one vote of the term.
         if (hs.vote !== 0) ck.observeVoteGranted(node.id, hs.term, hs.vote);
