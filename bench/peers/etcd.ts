@@ -3,11 +3,12 @@
 // batch by default; --unsafe-no-fsync is never passed), and a client of its JSON gateway
 // (POST /v3/kv/put with base64 key and value) over one keep-alive HTTP connection per client.
 //
-// Every process started here is remembered and stopped by down(), and killed on process exit if
-// down() was never reached.
+// Every process started here is stopped by down(), and killed on process exit if down() was never
+// reached. Each member runs under a small shell watchdog that stops it as soon as this process is
+// gone, so that not even a SIGKILL of the benchmark leaves an etcd behind.
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { join } from 'node:path';
 import { freePorts } from '../../src/node/index.js';
@@ -78,21 +79,61 @@ export interface EtcdMember {
   readonly dataDir: string;
 }
 
-const live = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const p of live) {
+// The watchdog: runs etcd in the background, writes its pid, and stops it (TERM, then waits) when
+// told to (TERM/INT) or when the process that started it no longer exists.
+// A member asked to stop gets 5 s (an etcd leader that lost its peers may wait a long time trying
+// to hand over its leadership), then SIGKILL.
+const watchdog = [
+  'parent=$1; pidfile=$2; shift 2',
+  '"$@" &',
+  'child=$!',
+  'echo "$child" > "$pidfile"',
+  'stop() { kill -TERM "$child" 2>/dev/null; i=0; while kill -0 "$child" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done; kill -KILL "$child" 2>/dev/null; exit 0; }',
+  'trap stop TERM INT',
+  'while kill -0 "$parent" 2>/dev/null && kill -0 "$child" 2>/dev/null; do sleep 0.5 & wait $!; done',
+  'stop',
+].join('\n');
+
+interface MemberProcess {
+  readonly shell: ChildProcess;
+  readonly pidFile: string;
+  readonly dataDir: string;
+}
+
+// etcdPid reads the member's etcd pid, and only returns it while that pid is still this member's
+// etcd (a pid reused by another process must never be signalled).
+function etcdPid(m: MemberProcess): number | null {
+  try {
+    const pid = Number(readFileSync(m.pidFile, 'utf8').trim());
+    if (!Number.isInteger(pid) || pid <= 0) return null;
+    const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+    return cmd.includes('etcd') && cmd.includes(m.dataDir) ? pid : null;
+  } catch {
+    return null;
+  }
+}
+
+function killNow(m: MemberProcess): void {
+  const pid = etcdPid(m);
+  for (const target of [pid, m.shell.pid ?? null]) {
+    if (target === null) continue;
     try {
-      p.kill('SIGKILL');
+      process.kill(target, 'SIGKILL');
     } catch {
       // gone
     }
   }
+}
+
+const live = new Set<MemberProcess>();
+process.on('exit', () => {
+  for (const m of live) killNow(m);
 });
 
 export class EtcdCluster {
   private constructor(
     readonly members: readonly EtcdMember[],
-    private readonly procs: ChildProcess[],
+    private readonly procs: MemberProcess[],
     readonly version: string,
   ) {}
 
@@ -104,7 +145,7 @@ export class EtcdCluster {
     }
     const initialCluster = members.map((m) => `${m.name}=http://127.0.0.1:${m.peerPort}`).join(',');
     const token = `frb-bench-${process.pid}-${Date.now()}`;
-    const procs: ChildProcess[] = [];
+    const procs: MemberProcess[] = [];
     const cluster = new EtcdCluster(members, procs, etcdVersion(o.bin));
     mkdirSync(o.dir, { recursive: true });
     try {
@@ -123,11 +164,13 @@ export class EtcdCluster {
           '--log-level', 'warn',
           '--logger', 'zap',
         ];
-        const p = spawn(o.bin, args, { stdio: ['ignore', out, out] });
+        const pidFile = join(o.dir, `${m.name}.pid`);
+        const shell = spawn('sh', ['-c', watchdog, 'frb-etcd-watchdog', String(process.pid), pidFile, o.bin, ...args], { stdio: ['ignore', out, out] });
         closeSync(out);
-        live.add(p);
-        p.once('exit', () => live.delete(p));
-        procs.push(p);
+        const mp: MemberProcess = { shell, pidFile, dataDir: m.dataDir };
+        live.add(mp);
+        shell.once('exit', () => live.delete(mp));
+        procs.push(mp);
       }
       await cluster.waitLeader(o.startTimeoutMs ?? 30_000);
       return cluster;
@@ -162,7 +205,7 @@ export class EtcdCluster {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
       for (const p of this.procs) {
-        if (p.exitCode !== null) throw new Error(`an etcd member exited during start-up (code ${p.exitCode}); see its log`);
+        if (p.shell.exitCode !== null) throw new Error(`an etcd member exited during start-up (code ${p.shell.exitCode}); see its log`);
       }
       const l = await this.leader();
       if (l >= 0) return l;
@@ -171,27 +214,25 @@ export class EtcdCluster {
     throw new Error(`etcd: no leader within ${timeoutMs} ms`);
   }
 
+  // down stops every member: TERM to its watchdog (which stops etcd and waits for it), SIGKILL to
+  // both after graceMs.
   async down(graceMs = 3000): Promise<void> {
     await Promise.all(
       this.procs.map(
-        (p) =>
+        (m) =>
           new Promise<void>((resolve) => {
-            if (p.exitCode !== null || p.signalCode !== null) {
+            const sh = m.shell;
+            if (sh.exitCode !== null || sh.signalCode !== null) {
+              killNow(m);
               resolve();
               return;
             }
-            const t = setTimeout(() => {
-              try {
-                p.kill('SIGKILL');
-              } catch {
-                // gone
-              }
-            }, graceMs);
-            p.once('exit', () => {
+            const t = setTimeout(() => killNow(m), graceMs);
+            sh.once('exit', () => {
               clearTimeout(t);
               resolve();
             });
-            p.kill('SIGTERM');
+            sh.kill('SIGTERM');
           }),
       ),
     );

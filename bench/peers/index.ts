@@ -176,7 +176,8 @@ async function etcdTarget(bin: string, size: number, dir: string): Promise<Targe
 }
 
 async function frbTarget(protocol: 'raft' | 'fastraft', size: number, dir: string): Promise<Target> {
-  const c = await LocalCluster.up({ dir, size, protocol, storage: 'lmdb', sync: true, waitLeader: true, logLevel: 'warn', healthyTimeoutMs: 30_000 });
+  // Tied to this process: if the benchmark is killed outright, its nodes exit too.
+  const c = await LocalCluster.up({ dir, size, protocol, storage: 'lmdb', sync: true, waitLeader: true, logLevel: 'warn', healthyTimeoutMs: 30_000, tiedToThisProcess: true });
   const pkg = JSON.parse(readFileSync(join(repoDir, 'package.json'), 'utf8')) as { version: string };
   const t: Target = {
     system: protocol,
