@@ -4,8 +4,8 @@
 // generator (load.ts), the same payload (16-byte keys, 128-byte values), the same client counts and
 // durable storage on every side (etcd's WAL fsync; LMDB with sync on).
 //
-// For each system and size one cluster is started, and four scenarios are measured on it, each
-// with fresh clients and its own warm-up:
+// For each size one cluster of every system is started, and four scenarios are measured on each,
+// the systems taking turns (each with fresh clients and its own warm-up):
 //   1 closed-loop client   attached to the leader, then to a follower   p50/p99/p99.9 latency
 //   64 closed-loop clients attached to the leader, then to a follower   throughput, p50/p99
 // It writes a results folder (results/bench-peers/<UTC time>/, `frb report` drawn into it), the
@@ -14,7 +14,7 @@
 // and on Ctrl-C.
 //
 //   npm run bench:peers [-- --duration 10 --warmup 2 --systems etcd,raft,fastraft --sizes 3,5
-//                          --clients 1,64 --readme]
+//                          --clients 1,64 --repeat 1 --readme]
 // --readme also rewrites the table in README.md's Performance section; --readme-only does only that,
 // from the last bench/peers/RESULTS.md, measuring nothing.
 
@@ -47,6 +47,7 @@ interface Options {
   readonly systems: System[];
   readonly sizes: number[];
   readonly clientCounts: number[];
+  readonly repeat: number;
   readonly out: string;
   readonly readme: boolean;
   readonly readmeOnly: boolean;
@@ -76,6 +77,7 @@ function options(): Options {
       systems: { type: 'string', default: 'etcd,raft,fastraft' },
       sizes: { type: 'string', default: '3,5' },
       clients: { type: 'string', default: '1,64' },
+      repeat: { type: 'string', default: '1' },
       out: { type: 'string', default: 'results' },
       readme: { type: 'boolean', default: false },
       'readme-only': { type: 'boolean', default: false },
@@ -91,6 +93,7 @@ function options(): Options {
     warmupS,
     systems: parseList(values.systems!, 'systems', (s) => (s === 'etcd' || s === 'raft' || s === 'fastraft' ? s : null)),
     sizes: parseList(values.sizes!, 'sizes', (s) => (/^[0-9]+$/.test(s) && Number(s) >= 3 && Number(s) <= 9 ? Number(s) : null)),
+    repeat: parseList(values.repeat!, 'repeat', (s) => (/^[0-9]+$/.test(s) && Number(s) >= 1 && Number(s) <= 10 ? Number(s) : null))[0]!,
     clientCounts: parseList(values.clients!, 'clients', (s) => (/^[0-9]+$/.test(s) && Number(s) >= 1 && Number(s) <= 1024 ? Number(s) : null)),
     out: values.out!,
     readme: values.readme === true,
@@ -232,6 +235,33 @@ async function frbTarget(protocol: 'raft' | 'fastraft', size: number, dir: strin
   return t;
 }
 
+function median(xs: readonly number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const n = s.length;
+  return n % 2 === 1 ? s[(n - 1) / 2]! : (s[n / 2 - 1]! + s[n / 2]!) / 2;
+}
+
+// medianRows: one row per system and scenario, each figure the median over its repetitions.
+function medianRows(all: readonly PeerRow[]): PeerRow[] {
+  const groups = new Map<string, PeerRow[]>();
+  for (const r of all) {
+    const k = `${r.system}|${r.size}|${r.clients}|${r.attach}`;
+    const g = groups.get(k) ?? [];
+    g.push(r);
+    groups.set(k, g);
+  }
+  return [...groups.values()].map((g) => ({
+    ...g[0]!,
+    p50Us: median(g.map((r) => r.p50Us)),
+    p99Us: median(g.map((r) => r.p99Us)),
+    p999Us: median(g.map((r) => r.p999Us)),
+    opsPerSec: median(g.map((r) => r.opsPerSec)),
+    count: g.reduce((a, r) => a + r.count, 0),
+    failures: g.reduce((a, r) => a + r.failures, 0),
+    fastPathRatio: g[0]!.fastPathRatio === null ? null : median(g.map((r) => r.fastPathRatio ?? 0)),
+  }));
+}
+
 function machineLine(): string {
   const c = cpus();
   const disk = spawnSync('sh', ['-c', "df -T . | awk 'NR==2 {print $2}'"], { cwd: repoDir, encoding: 'utf8' }).stdout.trim();
@@ -259,7 +289,7 @@ async function main(): Promise<void> {
     `systems: [${o.systems.join(', ')}]`,
     `sizes: [${o.sizes.join(', ')}]`,
     `scenarios: closed loop, clients ${o.clientCounts.join(' and ')}, attached to the leader and to a follower`,
-    `duration: ${o.durationS}s measured after ${o.warmupS}s warm-up, per scenario`,
+    `duration: ${o.durationS}s measured after ${o.warmupS}s warm-up, per scenario; ${o.repeat} repetition(s)`,
     `payload: ${keyBytes}-byte keys over ${keyCount} keys, ${valueBytes}-byte values`,
     `command: ${o.command}`,
   ].join('\n');
@@ -269,7 +299,7 @@ async function main(): Promise<void> {
     text: plan,
     file: 'bench/peers/index.ts',
     seed: 0,
-    repeat: 1,
+    repeat: o.repeat,
     axes: [
       { path: 'cluster.protocol', values: o.systems },
       { path: 'cluster.size', values: o.sizes },
@@ -281,7 +311,8 @@ async function main(): Promise<void> {
   });
   log(`bench:peers -> ${relative(repoDir, folder.dir)}`);
   const work = mkdtempSync(join(tmpdir(), 'frb-peers-'));
-  const rows: PeerRow[] = [];
+  // Every measurement; the table shows per system and scenario the median over repetitions.
+  const measured: PeerRow[] = [];
   const versions = new Map<System, string>();
   let interrupted = false;
   const onSignal = (): void => {
@@ -292,86 +323,102 @@ async function main(): Promise<void> {
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let index = 0;
+  const measure = async (target: Target, sc: Scenario, rep: number): Promise<void> => {
+    const { system, size } = target;
+    const { leader, follower } = await target.leaderAndFollower();
+    const node = sc.attach === 'leader' ? leader : follower;
+    const clients: PutClient[] = [];
+    for (let i = 0; i < sc.clients; i++) clients.push(await target.client(node));
+    const warmupUs = o.warmupS * 1e6;
+    const durationUs = (o.warmupS + o.durationS) * 1e6;
+    let atWarmup: Counters | null = null;
+    const snap = setTimeout(() => {
+      target.counters().then(
+        (c) => {
+          atWarmup = c;
+        },
+        () => {},
+      );
+    }, o.warmupS * 1000);
+    const r = await closedLoop(clients, { warmupUs, durationUs });
+    clearTimeout(snap);
+    const atEnd = await target.counters().catch(() => null);
+    for (const c of clients) c.close();
+    const { fast, messages } = windowOf(atWarmup, atEnd);
+    const runId = `protocol=${system},size=${size},clients=${sc.clients},attach=${sc.attach},rep=${rep}`;
+    const summary: RunSummary = folder.add({
+      runId,
+      index: index++,
+      rep,
+      seed: 0,
+      params: { 'cluster.protocol': system, 'cluster.size': size, 'workload.clients': sc.clients, 'workload.attach': sc.attach },
+      spec: { system, version: target.version, size, clients: sc.clients, attach: sc.attach, node, leader, keyBytes, valueBytes, keyCount, warmupS: o.warmupS, durationS: o.durationS, durability: target.durability, transport: target.transport },
+      protocol: system,
+      size,
+      samples: r.samples,
+      windowStartUs: r.windowStartUs,
+      windowEndUs: r.windowEndUs,
+      offeredPerSec: null,
+      fast,
+      messages,
+      elections: 0,
+      methodology: {
+        workload: `closed loop, ${sc.clients} client(s) x 1 outstanding put, ${keyBytes} B keys, ${valueBytes} B values`,
+        placement: `${sc.attach === 'leader' ? 'leader' : 'one follower'} (node ${node}; leader ${leader})`,
+        valueBytes,
+        durability: target.durability,
+        transport: target.transport,
+      },
+    });
+    const row: PeerRow = {
+      system,
+      size,
+      clients: sc.clients,
+      attach: sc.attach,
+      p50Us: summary.commitLatency.p50Us,
+      p99Us: summary.commitLatency.p99Us,
+      p999Us: summary.commitLatency.p999Us,
+      opsPerSec: summary.throughput.achievedPerSec,
+      count: summary.commitLatency.count,
+      failures: r.failures,
+      fastPathRatio: summary.fast?.fastPathRatio ?? null,
+    };
+    measured.push(row);
+    log(
+      `  ${system} x${size} ${String(sc.clients).padStart(2)} client(s) on ${sc.attach.padEnd(8)}${o.repeat > 1 ? ` rep ${rep}` : ''}: p50 ${(row.p50Us / 1000).toFixed(2)} ms, p99 ${(row.p99Us / 1000).toFixed(2)} ms, p99.9 ${(row.p999Us / 1000).toFixed(2)} ms, ${Math.round(row.opsPerSec)} ops/s` +
+        (r.failures > 0 ? `, ${r.failures} failed (${r.errors[0] ?? ''})` : ''),
+    );
+  };
   try {
     for (const size of o.sizes) {
+      if (interrupted) break;
+      // Every system's cluster of this size is up at once, and each scenario is measured on each
+      // system back to back, the order rotating from one scenario to the next: a busy minute of a
+      // shared machine then falls on all systems alike rather than on whichever ran in it. The idle
+      // clusters cost little (heartbeats) while another is measured.
+      const targets: Target[] = [];
       for (const system of o.systems) {
-        if (interrupted) break;
-        const dir = join(work, `${system}-${size}`);
         log(`${system} x${size}: starting`);
-        const target = system === 'etcd' ? await etcdTarget(etcdBin!, size, dir) : await frbTarget(system, size, dir);
+        const target = system === 'etcd' ? await etcdTarget(etcdBin!, size, join(work, `${system}-${size}`)) : await frbTarget(system, size, join(work, `${system}-${size}`));
         toStop.add(target);
+        targets.push(target);
         versions.set(system, target.version);
-        try {
+      }
+      try {
+        let turn = 0;
+        for (let rep = 0; rep < o.repeat; rep++) {
           for (const sc of scenarios) {
-            if (interrupted) break;
-            const { leader, follower } = await target.leaderAndFollower();
-            const node = sc.attach === 'leader' ? leader : follower;
-            const clients: PutClient[] = [];
-            for (let i = 0; i < sc.clients; i++) clients.push(await target.client(node));
-            const warmupUs = o.warmupS * 1e6;
-            const durationUs = (o.warmupS + o.durationS) * 1e6;
-            let atWarmup: Counters | null = null;
-            const snap = setTimeout(() => {
-              target.counters().then(
-                (c) => {
-                  atWarmup = c;
-                },
-                () => {},
-              );
-            }, o.warmupS * 1000);
-            const r = await closedLoop(clients, { warmupUs, durationUs });
-            clearTimeout(snap);
-            const atEnd = await target.counters().catch(() => null);
-            for (const c of clients) c.close();
-            const { fast, messages } = windowOf(atWarmup, atEnd);
-            const attachWord = sc.attach === 'leader' ? 'leader' : 'followers';
-            const runId = `protocol=${system},size=${size},clients=${sc.clients},attach=${sc.attach},rep=0`;
-            const summary: RunSummary = folder.add({
-              runId,
-              index: index++,
-              rep: 0,
-              seed: 0,
-              params: { 'cluster.protocol': system, 'cluster.size': size, 'workload.clients': sc.clients, 'workload.attach': sc.attach },
-              spec: { system, version: target.version, size, clients: sc.clients, attach: sc.attach, node, leader, keyBytes, valueBytes, keyCount, warmupS: o.warmupS, durationS: o.durationS, durability: target.durability, transport: target.transport },
-              protocol: system,
-              size,
-              samples: r.samples,
-              windowStartUs: r.windowStartUs,
-              windowEndUs: r.windowEndUs,
-              offeredPerSec: null,
-              fast,
-              messages,
-              elections: 0,
-              methodology: {
-                workload: `closed loop, ${sc.clients} client(s) x 1 outstanding put, ${keyBytes} B keys, ${valueBytes} B values`,
-                placement: `${attachWord === 'leader' ? 'leader' : 'one follower'} (node ${node}; leader ${leader})`,
-                valueBytes,
-                durability: target.durability,
-                transport: target.transport,
-              },
-            });
-            const row: PeerRow = {
-              system,
-              size,
-              clients: sc.clients,
-              attach: sc.attach,
-              p50Us: summary.commitLatency.p50Us,
-              p99Us: summary.commitLatency.p99Us,
-              p999Us: summary.commitLatency.p999Us,
-              opsPerSec: summary.throughput.achievedPerSec,
-              count: summary.commitLatency.count,
-              failures: r.failures,
-              fastPathRatio: summary.fast?.fastPathRatio ?? null,
-            };
-            rows.push(row);
-            log(
-              `  ${system} x${size} ${String(sc.clients).padStart(2)} client(s) on ${sc.attach.padEnd(8)}: p50 ${(row.p50Us / 1000).toFixed(2)} ms, p99 ${(row.p99Us / 1000).toFixed(2)} ms, p99.9 ${(row.p999Us / 1000).toFixed(2)} ms, ${Math.round(row.opsPerSec)} ops/s` +
-                (r.failures > 0 ? `, ${r.failures} failed (${r.errors[0] ?? ''})` : ''),
-            );
+            for (let k = 0; k < targets.length; k++) {
+              if (interrupted) break;
+              await measure(targets[(turn + k) % targets.length]!, sc, rep);
+            }
+            turn++;
           }
-        } finally {
-          await target.down();
-          toStop.delete(target);
+        }
+      } finally {
+        for (const t of targets) {
+          await t.down();
+          toStop.delete(t);
         }
       }
     }
@@ -383,6 +430,7 @@ async function main(): Promise<void> {
     process.off('SIGTERM', onSignal);
   }
   const loadAfter = load1();
+  const rows = medianRows(measured);
   const frb = join(repoDir, 'dist', 'src', 'cli', 'frb.js');
   const rep = spawnSync(process.execPath, [frb, 'report', folder.dir, '--quiet'], { encoding: 'utf8', timeout: 300_000 });
   const reportIndex = rep.status === 0 ? rep.stdout.trim() : null;
@@ -397,6 +445,7 @@ async function main(): Promise<void> {
     versions: [...versions.values()],
     durationS: o.durationS,
     warmupS: o.warmupS,
+    repeat: o.repeat,
     loadBefore,
     loadAfter,
     cores: cpus().length,
@@ -407,7 +456,7 @@ async function main(): Promise<void> {
   log(`wrote bench/peers/RESULTS.md${reportIndex !== null ? `; report: ${reportIndex}` : ''}`);
   if (o.readme) updateReadme(md);
   if (interrupted) process.exitCode = 130;
-  console.log(JSON.stringify({ bench: 'peers', ...meta, report: reportIndex, rows, goals: goalsOf(rows) }));
+  console.log(JSON.stringify({ bench: 'peers', ...meta, report: reportIndex, rows, goals: goalsOf(rows), measured: measured.length }));
 }
 
 // updateReadme replaces the table between the Performance section's markers.

@@ -26,6 +26,7 @@ export interface PeerMeta {
   readonly versions: readonly string[];
   readonly durationS: number;
   readonly warmupS: number;
+  readonly repeat: number;
   readonly loadBefore: number;
   readonly loadAfter: number;
   readonly cores: number;
@@ -129,7 +130,10 @@ export function renderMarkdown(rows: readonly PeerRow[], meta: PeerMeta): string
   out.push(
     `Every figure: one cluster per system and size on loopback, closed-loop clients with one put outstanding each, ` +
       `16-byte keys, 128-byte values, durable storage on every side (etcd's WAL with fsync; LMDB with sync on), ` +
-      `${meta.durationS} s measured after a ${meta.warmupS} s warm-up per scenario; latency from send to acknowledgement ` +
+      `${meta.durationS} s measured after a ${meta.warmupS} s warm-up per scenario` +
+      (meta.repeat > 1 ? ` (each figure the median of ${meta.repeat} repetitions)` : '') +
+      `; the clusters of one size are up together and the systems take turns, scenario by scenario, so that a busy ` +
+      `minute of the machine does not fall on one system only; latency from send to acknowledgement ` +
       `at the node the client is attached to. etcd is driven through its JSON gateway (POST /v3/kv/put, one keep-alive ` +
       `HTTP connection per client), frb through its WebSocket client API (one connection per client); the load generator ` +
       `is the same code for all (bench/peers/load.ts). Results folder: \`${meta.resultsDir}\` (with \`frb report\`).`,

@@ -128,6 +128,7 @@ test('the table states each goal for classic Raft as met or not yet, with the co
     versions: ['etcd 3.4.23'],
     durationS: 10,
     warmupS: 2,
+    repeat: 1,
     loadBefore: 0.5,
     loadAfter: 0.7,
     cores: 2,
