@@ -3,8 +3,8 @@
 //   sim   bench/ci/sim-gate.yaml in the simulator must equal bench/baselines/sim-gate/ exactly
 //         (sim-gate.ts: deterministic figures, no tolerance, no wall clock);
 //   live  bench/ci/live-gate.yaml on real node processes, the current build against the baseline
-//         commit's build measured here and now, interleaved A B A B, compared by `frb check` as
-//         median ratios with a tolerance (live-gate.ts).
+//         commit's build measured here and now, interleaved A B, B A, A B, compared by
+//         `frb check` as median ratios with a tolerance (live-gate.ts).
 //
 // Exit 0 when both pass (a live half SKIPPED for want of a usable baseline build counts as a pass
 // and says why), 1 otherwise. The last line printed is one JSON object.
