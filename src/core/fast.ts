@@ -349,7 +349,7 @@ export class FastTrack {
       out.push(e);
     }
     this.broadcast(out);
-    this.acceptProposal(out, r.id);
+    this.acceptProposal(out);
   }
 
   private broadcast(ents: Entry[]): void {
@@ -377,7 +377,7 @@ export class FastTrack {
     this.pendingByIndex.set(k, digest);
     this.stats.reproposals++;
     this.broadcast([e]);
-    this.acceptProposal([e], this.r.id);
+    this.acceptProposal([e]);
   }
 
   // onCommitted sees every committed entry the node hands to its application, in order, and
@@ -415,12 +415,12 @@ export class FastTrack {
   // --- voter ------------------------------------------------------------------------------------
 
   handleFastProp(m: Message): void {
-    this.acceptProposal(m.entries, m.from);
+    this.acceptProposal(m.entries);
   }
 
   // acceptProposal puts fast proposals into this node's log (or, on the leader, its tally) and
   // votes for what the node then holds at each index.
-  private acceptProposal(ents: readonly Entry[], from: number): void {
+  private acceptProposal(ents: readonly Entry[]): void {
     const r = this.r;
     if (r.state === StateType.StateLeader) {
       for (const e of ents) this.leaderSeesProposal(e);
@@ -461,7 +461,6 @@ export class FastTrack {
     }
     this.flushSideBuffer(votes);
     if (votes.length > 0) this.sendVotes(votes);
-    void from;
   }
 
   private insertSelfApproved(e: Entry): void {
@@ -601,9 +600,7 @@ export class FastTrack {
     for (const cfg of configs) {
       let n = 0;
       for (const [voter, eligible] of c.voters) if (eligible && cfg.has(voter)) n++;
-      const q = fastQuorumSize(cfg.size);
-      if (q < Math.ceil((3 * cfg.size) / 4)) this.r.logger.panic('fast quorum below ceil(3n/4)');
-      if (n < q) return false;
+      if (n < fastQuorumSize(cfg.size)) return false;
     }
     return true;
   }
@@ -755,7 +752,7 @@ export class FastTrack {
     if (resend !== null) {
       resend.sort((a, b) => a.index - b.index);
       this.broadcast(resend);
-      this.acceptProposal(resend, r.id);
+      this.acceptProposal(resend);
     }
   }
 

@@ -3,7 +3,6 @@
 // RawNode's Ready. Nothing here reads a clock, sleeps or does I/O.
 
 import {
-  ConfChangeType,
   EntryType,
   MessageType,
   None,
@@ -15,6 +14,7 @@ import {
   type Message,
   type Snapshot,
   EMPTY_BYTES,
+  emptySnapshot,
   entriesSizeBytes,
   isConfChangeV2,
   isEmptyHardState,
@@ -31,7 +31,7 @@ import type { Mutation } from './mutations.js';
 import type { FastConfig } from './fast-config.js';
 import { FastTrack } from './fast.js';
 import { isLocalMsgTarget, StateType, stateTypeName, type ReadState, type SoftState } from './ready.js';
-import { ReadOnly, ReadOnlyOption, bytesKey } from './read-only.js';
+import { ReadOnly, ReadOnlyOption } from './read-only.js';
 import type { Storage } from './storage.js';
 import { RaftLog, newLogWithSize } from './log.js';
 import { LogSlice, type EntryID } from './log-slice.js';
@@ -1282,7 +1282,7 @@ export class Raft {
   }
 
   handleSnapshot(m: Message): void {
-    const s: Snapshot = m.snapshot ?? { data: EMPTY_BYTES, metadata: { confState: { voters: [], learners: [], votersOutgoing: [], learnersNext: [], autoLeave: false }, index: 0, term: 0 } };
+    const s: Snapshot = m.snapshot ?? emptySnapshot();
     const sindex = s.metadata.index;
     const sterm = s.metadata.term;
     if (this.restore(s)) {
@@ -1488,7 +1488,6 @@ function latin1Bytes(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) b[i] = s.charCodeAt(i) & 0xff;
   return b;
 }
-export { latin1Bytes, bytesKey };
 
 // formatConfStateGo prints a ConfState the way Go's %v prints the struct.
 export function formatConfStateGo(cs: ConfState): string {
@@ -1496,4 +1495,3 @@ export function formatConfStateGo(cs: ConfState): string {
   return `{${l(cs.voters)} ${l(cs.learners)} ${l(cs.votersOutgoing)} ${l(cs.learnersNext)} ${cs.autoLeave}}`;
 }
 
-export { ConfChangeType };

@@ -1,5 +1,4 @@
 import type { Message } from './types.js';
-import type { ReadState } from './ready.js';
 
 export const enum ReadOnlyOption {
   // ReadOnlySafe confirms leadership with a quorum round (heartbeats carrying the request context)
@@ -74,8 +73,4 @@ export class ReadOnly {
     const q = this.readIndexQueue;
     return q.length === 0 ? '' : q[q.length - 1]!;
   }
-}
-
-export function readStateOf(index: number, requestCtx: Uint8Array): ReadState {
-  return { index, requestCtx };
 }

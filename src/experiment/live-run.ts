@@ -3,36 +3,18 @@
 // file maps what it measured onto the same results format as sim mode.
 
 import { runLiveCluster, type LiveNodeSnapshot } from '../node/live-runner.js';
-import { fastPathRatio, type FastStats } from '../core/fast.js';
 import { IntervalRecorder } from '../metrics/latency-recorder.js';
-import type { FastSummary, ParamValue, RunSummary } from '../metrics/results-format.js';
+import type { RunSummary } from '../metrics/results-format.js';
 import type { PlannedRun } from './types.js';
 import type { RunOutput } from './sim-run.js';
 import { RunInterruptedError } from './sim-run.js';
 import { describeWorkload } from './describe.js';
+import { availabilityGapUs, fastSummary, plainParams, sumFastStats } from './run-metrics.js';
 
 function sum(snaps: readonly LiveNodeSnapshot[], f: (s: LiveNodeSnapshot) => number | undefined): number {
   let n = 0;
   for (const s of snaps) n += f(s) ?? 0;
   return n;
-}
-
-function fastSummary(snaps: readonly LiveNodeSnapshot[]): FastSummary | null {
-  let acc: FastStats | null = null;
-  for (const s of snaps) {
-    if (s.fast === undefined || s.fast === null) continue;
-    if (acc === null) acc = { ...s.fast };
-    else for (const k of Object.keys(s.fast) as (keyof FastStats)[]) acc[k] += s.fast[k];
-  }
-  if (acc === null) return null;
-  return {
-    fastCommits: acc.fastCommits,
-    classicCommits: acc.classicCommits,
-    fastPathRatio: Math.round(fastPathRatio(acc) * 10000) / 10000,
-    conflicts: acc.conflicts,
-    fallbacks: acc.fallbacks,
-    reproposals: acc.reproposals,
-  };
 }
 
 export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolean }): Promise<RunOutput> {
@@ -70,14 +52,7 @@ export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolea
       uncorrected.record(s.completeUs, s.latencyUncorrectedUs);
       completions.push(s.completeUs);
     }
-    completions.sort((a, b) => a - b);
-    let gap = 0;
-    let prev = startUs;
-    for (const t of completions) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
-    }
-    gap = Math.max(gap, endUs - prev);
+    const gap = availabilityGapUs(completions, startUs, endUs);
     const commits = completions.length;
     const windowSec = Math.max(1e-6, (endUs - startUs) / 1e6);
     const achieved = commits / windowSec;
@@ -85,10 +60,7 @@ export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolea
     const w = result.windowCounters;
     const msgs = sum(w, (s) => s.msgsOut);
     const bytes = sum(w, (s) => s.bytesOut);
-    const params: Record<string, ParamValue> = {};
-    for (const [k, v] of Object.entries(run.params)) {
-      params[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
-    }
+    const params = plainParams(run.params);
     const cs = spec.cluster;
     const summary: RunSummary = {
       schema: 1,
@@ -105,7 +77,7 @@ export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolea
       // (count 0) rather than estimated.
       leaderCommitLatency: { count: 0, meanUs: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, p9999Us: 0, maxUs: 0, minUs: 0 },
       throughput: { offeredPerSec: Math.round(offered * 1000) / 1000, achievedPerSec: Math.round(achieved * 1000) / 1000, saturated: achieved < 0.95 * offered },
-      fast: fastSummary(w),
+      fast: fastSummary(sumFastStats(w.map((s) => s.fast))),
       messages: {
         total: msgs,
         perCommit: commits === 0 ? 0 : Math.round((msgs / commits) * 1000) / 1000,

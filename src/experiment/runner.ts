@@ -9,7 +9,8 @@ import { parseExperiment } from './schema.js';
 import type { ExperimentSpec, PlannedRun, RunMatrix } from './types.js';
 import { ResultsFolder, gitCommit, machine } from './results-writer.js';
 import { runSim, RunInterruptedError, type RunOutput } from './sim-run.js';
-import type { Manifest, ParamValue, RunParams, RunSummary } from '../metrics/results-format.js';
+import type { Manifest, RunParams, RunSummary } from '../metrics/results-format.js';
+import { plainParams } from './run-metrics.js';
 
 export interface RunnerOptions {
   outRoot: string;
@@ -31,14 +32,6 @@ export interface RunnerResult {
   skipped: number;
   interrupted: boolean;
   matrix: RunMatrix;
-}
-
-function plainParams(p: Readonly<Record<string, unknown>>): Record<string, ParamValue> {
-  const out: Record<string, ParamValue> = {};
-  for (const [k, v] of Object.entries(p)) {
-    out[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
-  }
-  return out;
 }
 
 export function loadExperiment(file: string): ExperimentSpec {

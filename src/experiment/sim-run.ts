@@ -5,11 +5,12 @@
 import { SimCluster } from '../sim/sim-cluster.js';
 import { Nemesis, type FaultAction as SimFaultAction, type FaultTarget, type ScheduledFault } from '../sim/nemesis.js';
 import type { ClientOptions, CompletedOp } from '../sim/clients.js';
-import { fastPathRatio, type FastStats } from '../core/fast.js';
+import type { FastStats } from '../core/fast.js';
 import { IntervalRecorder } from '../metrics/latency-recorder.js';
-import type { FaultEvent, FastSummary, ParamValue, RunSummary } from '../metrics/results-format.js';
+import type { FaultEvent, RunSummary } from '../metrics/results-format.js';
 import type { FaultSpec, NodeTarget, PlannedRun, RunSpec } from './types.js';
 import { describeWorkload } from './describe.js';
+import { availabilityGapUs, fastSummary, plainParams, sumFastStats } from './run-metrics.js';
 import { decodeCommand, isKvCommand } from '../kv/index.js';
 import { keyChooser } from '../load/keys.js';
 
@@ -83,30 +84,9 @@ function toNemesis(faults: readonly FaultSpec[]): { scripted: ScheduledFault[]; 
   return { scripted, network };
 }
 
-function sumFast(c: SimCluster): FastStats | null {
-  let out: FastStats | null = null;
-  for (const id of c.nodeIds()) {
-    const rn = c.node(id).rn;
-    const s = rn?.raft.fast?.stats;
-    if (s === undefined) continue;
-    if (out === null) out = { ...s };
-    else for (const k of Object.keys(s) as (keyof FastStats)[]) out[k] += s[k];
-  }
-  return out;
-}
-
-function diffFast(end: FastStats | null, start: FastStats | null): FastSummary | null {
-  if (end === null) return null;
-  const d = { ...end };
-  if (start !== null) for (const k of Object.keys(d) as (keyof FastStats)[]) d[k] = Math.max(0, d[k] - start[k]);
-  return {
-    fastCommits: d.fastCommits,
-    classicCommits: d.classicCommits,
-    fastPathRatio: Math.round(fastPathRatio(d) * 10000) / 10000,
-    conflicts: d.conflicts,
-    fallbacks: d.fallbacks,
-    reproposals: d.reproposals,
-  };
+// The Fast Raft counters of every node the cluster has now.
+function clusterFastStats(c: SimCluster): FastStats | null {
+  return sumFastStats(c.nodeIds().map((id) => c.node(id).rn?.raft.fast?.stats));
 }
 
 function clientOptions(spec: RunSpec, attach: ClientOptions['attach'], stopUs: number): Partial<ClientOptions> {
@@ -169,12 +149,11 @@ export async function runSim(run: PlannedRun, hooks: SimRunHooks = {}): Promise<
   };
 
   const { scripted, network } = toNemesis(spec.faults);
-  const nemesis = scripted.length > 0 ? new Nemesis(c, scripted, run.seed) : null;
-  void nemesis;
+  // The nemesis schedules its faults on the cluster's scheduler when constructed.
+  if (scripted.length > 0) new Nemesis(c, scripted, run.seed);
 
   const warmupUs = spec.warmupUs;
-  const durationUs = spec.stop.kind === 'duration' ? spec.stop.durationUs : spec.stop.timeoutUs;
-  const endUs = durationUs;
+  const endUs = spec.stop.kind === 'duration' ? spec.stop.durationUs : spec.stop.timeoutUs;
 
   // Placement: a fixed number of proposers needs to know who leads, so it waits for the first
   // election (bounded); otherwise the simulator's clients follow the attach policy themselves.
@@ -234,7 +213,7 @@ export async function runSim(run: PlannedRun, hooks: SimRunHooks = {}): Promise<
   let electionsStart = 0;
   let fastStart: FastStats | null = null;
   let windowStarted = warmupUs === 0;
-  if (windowStarted) fastStart = sumFast(c);
+  if (windowStarted) fastStart = clusterFastStats(c);
 
   const pendingNetwork = network.slice().sort((a, b) => a.atUs - b.atUs);
   const stopAtCount = spec.stop.kind === 'proposals' ? spec.stop.count : Infinity;
@@ -249,7 +228,7 @@ export async function runSim(run: PlannedRun, hooks: SimRunHooks = {}): Promise<
         windowStarted = true;
         netStart = { sent: c.network.counters.sent, bytes: c.network.counters.bytesSent };
         electionsStart = c.counters.elections;
-        fastStart = sumFast(c);
+        fastStart = clusterFastStats(c);
       }
       while (pendingNetwork.length > 0 && pendingNetwork[0]!.atUs <= c.nowUs) {
         const f = pendingNetwork.shift()!;
@@ -282,21 +261,11 @@ export async function runSim(run: PlannedRun, hooks: SimRunHooks = {}): Promise<
     const msgs = c.network.counters.sent - netStart.sent;
     const bytes = c.network.counters.bytesSent - netStart.bytes;
     const commits = acked;
-    completions.sort((a, b) => a - b);
-    let gap = 0;
-    let prev = warmupUs;
-    for (const t of completions) {
-      gap = Math.max(gap, t - prev);
-      prev = t;
-    }
-    gap = Math.max(gap, windowEndUs - prev);
+    const gap = availabilityGapUs(completions, warmupUs, windowEndUs);
     const achieved = commits / (windowUs / 1e6);
     const offered = spec.workload.loop.kind === 'open' ? spec.workload.loop.ratePerSec : achieved;
     const leader = c.leaderId();
-    const params: Record<string, ParamValue> = {};
-    for (const [k, v] of Object.entries(run.params)) {
-      params[k] = typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean' ? v : JSON.stringify(v);
-    }
+    const params = plainParams(run.params);
     const summary: RunSummary = {
       schema: 1,
       runId: run.id,
@@ -314,7 +283,7 @@ export async function runSim(run: PlannedRun, hooks: SimRunHooks = {}): Promise<
         achievedPerSec: round3(achieved),
         saturated: achieved < 0.95 * offered,
       },
-      fast: diffFast(sumFast(c), fastStart),
+      fast: fastSummary(clusterFastStats(c), fastStart),
       messages: {
         total: msgs,
         perCommit: commits === 0 ? 0 : round3(msgs / commits),

@@ -29,7 +29,7 @@ import { RawNode } from '../core/raw-node.js';
 import { MemoryStorage } from '../core/storage.js';
 import { Rng } from '../core/rand.js';
 import { StateType, SnapshotStatus, stateTypeName, type Ready } from '../core/ready.js';
-import { decodeEntryConfChange, type Config } from '../core/raft.js';
+import { decodeEntryConfChange, type Config, type Raft } from '../core/raft.js';
 import { getProtocol, type ProtocolOptions } from '../core/protocols.js';
 import { isMutation, type Mutation } from '../core/mutations.js';
 import { RaftError } from '../core/errors.js';
@@ -919,10 +919,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       // durable; nothing can see that commit until the Ready is persisted (its messages and
       // applies come after), so commits are recorded when made durable (persist) instead.
       if (ck !== null && !ck.identityByData) {
-        const t = r.raftLog.tryTerm(commit);
-        // The committed entry itself (cheap: it is in memory), so that the record knows its data.
-        const e = t > 0 && commit >= r.raftLog.firstIndex() ? r.raftLog.slice(commit, commit + 1, Infinity)[0] : undefined;
-        ck.observeCommit(node.id, commit, t, r.term, e);
+        observeCommitOf(ck, node.id, r, commit);
       }
     }
   }
@@ -964,12 +961,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       const hs = rd.hardState;
       st.setHardState(hs);
       if (ck !== null) {
-        if (ck.identityByData && node.rn !== null) {
-          const r = node.rn.raft;
-          const t = r.raftLog.tryTerm(hs.commit);
-          const e = t > 0 && hs.commit >= r.raftLog.firstIndex() ? r.raftLog.slice(hs.commit, hs.commit + 1, Infinity)[0] : undefined;
-          ck.observeCommit(node.id, hs.commit, t, r.term, e);
-        }
+        if (ck.identityByData && node.rn !== null) observeCommitOf(ck, node.id, node.rn.raft, hs.commit);
         ck.observeDurableCommit(node.id, hs.commit);
         // The durable vote (a candidate's for itself included) is the node's one vote of the term.
         if (hs.vote !== 0) ck.observeVoteGranted(node.id, hs.term, hs.vote);
@@ -1247,4 +1239,12 @@ function validateOptions(o: SimClusterOptions): void {
     bad('compaction', 'expected everyEntries >= 1 and keepEntries >= 0');
   }
   for (const s of o.tickSkews) if (!(s > -0.9 && s < 10)) bad('tickSkews', `skew ${s} out of (-0.9, 10)`);
+}
+
+// observeCommitOf reports a node's commit index to the checkers together with the committed entry
+// itself (cheap: it is in memory), so that the record knows its data.
+function observeCommitOf(ck: Checkers, id: number, r: Raft, commit: number): void {
+  const t = r.raftLog.tryTerm(commit);
+  const e = t > 0 && commit >= r.raftLog.firstIndex() ? r.raftLog.slice(commit, commit + 1, Infinity)[0] : undefined;
+  ck.observeCommit(id, commit, t, r.term, e);
 }
