@@ -35,6 +35,9 @@ export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolea
       seed: run.seed,
       signal: abort.signal,
       handleSigint: false,
+      // FRB_LIVE_KEEP=1 keeps each run's cluster folder (config, node logs, LMDB files) for
+      // inspection and says where it is.
+      ...(process.env['FRB_LIVE_KEEP'] === '1' ? { keepDir: true, onProgress: (m: string) => process.stderr.write(`${m}\n`) } : {}),
     });
   } finally {
     clearInterval(poll);

@@ -695,5 +695,6 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
     if (handleSigint) process.off('SIGINT', onSigint);
     o.signal?.removeEventListener('abort', onOuterAbort);
     if (ownDir && o.keepDir !== true) rmSync(dir, { recursive: true, force: true });
+    else if (ownDir) progress(`cluster folder kept: ${dir}`);
   }
 }

@@ -23,6 +23,7 @@ import { getProtocol } from '../../src/core/protocols.js';
 import type { FastConfig } from '../../src/core/fast-config.js';
 import type { FastTrack } from '../../src/core/fast.js';
 import type { Mutation } from '../../src/core/mutations.js';
+import { FrameCodec } from '../../src/transport/codec.js';
 import {
   Approval,
   EntryType,
@@ -140,6 +141,7 @@ export class Cluster {
   readonly lost: Message[] = [];
   private readonly opts: ClusterOptions;
   private readonly protocol: 'raft' | 'fastraft';
+  private readonly codec = new FrameCodec();
 
   constructor(opts: ClusterOptions = {}) {
     this.opts = opts;
@@ -279,8 +281,11 @@ export class Cluster {
     }
     slot.storage.append(rd.entries);
     if (!isEmptyHardState(rd.hardState)) slot.storage.setHardState(rd.hardState);
-    // 2. Then the messages, which may promise what was just persisted.
-    for (const m of rd.messages) {
+    // 2. Then the messages, which may promise what was just persisted. Each crosses the live
+    // transport's codec, so every shape a scenario produces is one a real cluster can carry
+    // (a frame the receiver rejects would be resent and rejected forever).
+    for (const m0 of rd.messages) {
+      const m = this.overTheWire(m0);
       this.trace.push(describeMsg(m));
       if (this.blocked.some((p) => p(m))) this.lost.push(m);
       else this.pool.push(m);
@@ -295,6 +300,11 @@ export class Cluster {
     }
     // 4. Advance.
     rn.advance(rd);
+  }
+
+  private overTheWire(m: Message): Message {
+    const frame = this.codec.decode(this.codec.encode({ cluster: 'harness', from: m.from, msgs: [m] }));
+    return frame.msgs[0]!;
   }
 
   private recordApplied(slot: NodeSlot, e: Entry): void {

@@ -185,6 +185,32 @@ test('a lost proposal does not stall the log: the leader closes the hole with an
   c.checkSafe();
 });
 
+test('votes for an entry the leader never saw: the index is closed with an empty entry after the timeout, and x goes again', () => {
+  const c = started();
+  // x for index 2 reaches every voter but the leader; their votes name a digest the leader cannot
+  // ship, so it waits for the decision timeout and closes 2 with an empty entry. The decision
+  // crosses the transport's codec (the harness sends every message through it): an entry of this
+  // decision once carried `digest: undefined`, which receivers rightly refused, and the leader
+  // resent it forever.
+  c.propose(2, 'x');
+  c.drop(and(isType(MsgFastProp), to(1)));
+  c.deliver(isType(MsgFastProp));
+  c.deliver(isType(MsgFastVote));
+  assert.equal(c.lastIndex(1), 1, 'undecided: the leader holds no copy of x');
+  for (let i = 0; i < 10 && c.committed(1) < 3; i++) {
+    c.tick([1, 2, 3, 4, 5], 1);
+    c.settle();
+  }
+  assert.equal(c.fast(1).stats.noopDecisions, 1);
+  assert.equal(c.dataAt(1, 2), '');
+  assert.equal(c.entry(1, 2)!.digest, undefined);
+  assert.equal('digest' in c.entry(1, 2)!, false, 'no digest key at all on an entry without one');
+  // x lost index 2 and was proposed again at 3.
+  assert.equal(c.fast(2).stats.reproposals, 1);
+  for (const id of [1, 2, 3, 4, 5]) assert.equal(c.appliedData(id, 3), 'x');
+  c.checkSafe();
+});
+
 // ---------------------------------------------------------------------------------------------
 // Voter-side log shape
 
