@@ -77,7 +77,6 @@ interface Candidate {
   entry: Entry | null; // null until the leader has seen the data of this digest
   // Voters holding this entry at the index, and whether each vote may count toward a fast quorum.
   voters: Map<number, boolean>;
-  strict?: Map<number, boolean>;
 }
 
 interface IndexTally {
@@ -562,7 +561,6 @@ export class FastTrack {
       if (v.digest === undefined || !this.inWindow(v.index)) continue;
       // Rule 3: only entries of our term count toward a fast quorum.
       this.recordVote(this.tally(v.index), m.from, v.digest, roundOK && v.term === r.term);
-      { const c = this.tally(v.index).candidates.get(v.digest)!; (c.strict ??= new Map()).set(m.from, m.logTerm === r.term && v.term === r.term); if (m.logTerm !== r.term && !r.raftLog.matchTerm({ term: m.logTerm, index: m.index })) (c as any).div = ((c as any).div ?? 0) + 1; }
     }
     this.tryDecide();
   }
@@ -685,19 +683,7 @@ export class FastTrack {
       const decision: Entry = { term: r.term, index: k, type: chosen.type, data: chosen.data, approval: Approval.LeaderApproved };
       if (chosen.digest !== undefined) decision.digest = chosen.digest;
       r.appendDecided(decision);
-      if (fast) {
-        this.decidedFast.add(k);
-        const G = globalThis as unknown as { __fr?: { r1: number; r2: number; fast: number; log: string[] } };
-        const g = (G.__fr ??= { r1: 0, r2: 0, fast: 0, log: [] });
-        g.fast++;
-        const c = [...t.candidates.values()].find((c) => c.entry === chosen)!;
-        let strictOk = true;
-        for (const cfg of this.currentConfigs()) { let n = 0; for (const [voter, el] of c.voters) { const sv = c.strict?.get(voter); const e2 = voter === r.id ? el : (sv ?? el); if (e2 && cfg.has(voter)) n++; } if (n < fastQuorumSize(cfg.size)) strictOk = false; }
-        if (!strictOk) { g.r1++; if ((c as any).div) { (g as any).div = ((g as any).div ?? 0) + 1; g.log.push(`r1div t${r.term} i${k} lead${r.id}`); } }
-        let cfgOk = r.pendingConfIndex <= r.raftLog.applied;
-        for (const cfg of this.fastConfigs) { let n = 0; for (const [voter, el] of c.voters) if (el && cfg.has(voter)) n++; if (n < fastQuorumSize(cfg.size)) cfgOk = false; }
-        if (!cfgOk) { g.r2++; g.log.push(`r2 t${r.term} i${k} lead${r.id}`); }
-      }
+      if (fast) this.decidedFast.add(k);
       decided = true;
     }
     if (decided) {
