@@ -42,8 +42,10 @@ function main(): void {
     const waitMs = (d - hrUs() - spinUs) / 1000;
     // A new deadline (earlier or later) or a stop interrupts the sleep; start over.
     if (waitMs > 0 && Atomics.wait(ctl, 0, gen, waitMs) !== 'timed-out') continue;
-    for (let i = 0; i < spinIterationsMax && hrUs() < d; i++) {
-      if (Atomics.load(ctl, 0) !== gen) break;
+    if (spinUs > 0) {
+      for (let i = 0; i < spinIterationsMax && hrUs() < d; i++) {
+        if (Atomics.load(ctl, 0) !== gen) break;
+      }
     }
     if (Atomics.load(ctl, 0) !== gen) continue;
     fired = gen;
