@@ -92,7 +92,7 @@ export async function writeCompare(dirs: readonly string[], options: CompareOpti
   const fonts = fontWarning();
   if (fonts !== null) warnings.push(fonts);
   const modes = new Set(sets.map((s) => s.manifest.mode));
-  if (modes.size > 1) warnings.push(`the folders mix modes (${[...modes].join(', ')}): simulated and live figures are not comparable`);
+  if (modes.size > 1) warnings.push(`the folders mix modes (${[...modes].join(', ')}): live figures include costs the simulator does not model (CPU, disk, the real network stack), so read the deltas as the model's error`);
   const model = buildModel(sets, { bySet: true });
   const { charts, skipped } = buildCharts(model);
   const files: string[] = [];
