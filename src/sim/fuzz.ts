@@ -10,8 +10,8 @@ import { isMutation } from '../core/mutations.js';
 import type { ProtocolOptions } from '../core/protocols.js';
 import { parseNetworkSpec, type LatencyDist } from '../faults/index.js';
 import { checkLinearizable, formatCounterexample } from './linearizability.js';
-import { Nemesis, describeFault, faultKinds, randomFaults, type FaultAction, type FaultKind, type FaultTarget, type ScheduledFault } from './nemesis.js';
-import { SimCluster, type CompactionOptions, type Violation } from './sim-cluster.js';
+import { Nemesis, describeFault, faultKinds, randomFaults, type FaultAction, type FaultKind, type FaultTarget, type PlainFaultAction, type ScheduledFault } from './nemesis.js';
+import { SimCluster, defaultSimClusterOptions, type CompactionOptions, type Violation } from './sim-cluster.js';
 import type { TraceSink } from './trace.js';
 
 export interface FuzzConfig {
@@ -63,6 +63,8 @@ export interface FuzzSchedule {
   readonly maxSizePerMsg: number;
   readonly maxInflightMsgs: number;
   readonly stepDownOnRemoval: boolean;
+  // How long a removed member keeps running after its removal is applied (the operator's delay).
+  readonly removedStopDelayUs: number;
   readonly network: Readonly<Record<string, unknown>>;
   readonly fifoLinks: boolean;
   readonly diskLatency: LatencyDist | null;
@@ -218,6 +220,7 @@ export function generateSchedule(seed: number, config: FuzzConfig, edits: Schedu
     maxSizePerMsg,
     maxInflightMsgs,
     stepDownOnRemoval,
+    removedStopDelayUs: defaultSimClusterOptions.removedStopDelayUs,
     network,
     fifoLinks,
     diskLatency,
@@ -253,25 +256,40 @@ const fastWeights: Readonly<Partial<Record<FaultKind, number>>> = {
 //   several each, no think time, one or two keys), so that every index is contended;
 // - entry-by-entry classic replication, so that followers' leader-approved prefixes lag behind
 //   what the leader fast-commits;
-// - a member whose links are slow for long stretches: it keeps a stale tail from an older term
-//   and votes on fast proposals before the new leader's first append reaches it (rule 1);
-// - leaders crashed or isolated moments after their election, that is right after their first
-//   fast commits (churn);
-// - removals and additions of members (joint and simple), each followed within milliseconds by a
-//   link fault from the leader, so that a member that has not applied a removal later campaigns
-//   (rule 2).
+// - leaders crashed or isolated moments after their election (churn).
+// Then one of two shapes, each aimed at one rule:
+// - stale tails (rule 1): the leader alone with one member for a moment (it decides entries only
+//   that member holds), then it crashes; members whose links are slow for long stretches keep
+//   such a tail and vote on fast proposals before the next leader's append truncates it; and
+//   every leader crashes at its first fast commit, before the decision leaves it, while that
+//   append may still be on its way;
+// - membership (rule 2): a member r is removed, and as the leader commits the removal, r and
+//   another member x are isolated for a moment (they never learn the removal committed); the
+//   leader crashes right after its next fast commit (which the new configuration allows with one
+//   member less), and r or x, still in the old configuration and with a fast clock, may be
+//   elected by each other and one of the rest. Removed members keep running for a while, as when
+//   an operator is slow to stop them. Other removals and additions of members are followed
+//   closely by a link fault from the leader and a leader crash.
+// The moments come from triggers (nemesis.ts): timed faults almost never fall within the round
+// trip after a fast commit that such a loss needs. Measured with `frb fuzz --protocol fastraft
+// --seeds 2000`: fast-any-round is caught at 2 seeds, fast-any-config at 9; every rule on, none
+// (further seeds do fail with every rule on: an open finding, see test/fast/fuzz-profile.test.ts).
 function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleEdits): FuzzSchedule {
   const rng = new Rng(deriveSeed(seed, 0xfa57f));
   const size = config.nodes.includes(5) ? 5 : Math.max(...config.nodes);
+  const shape: 'stale-tails' | 'membership' = rng.float() < 0.5 ? 'stale-tails' : 'membership';
   const tickUs = 10_000;
   const electionTick = 10;
   const heartbeatTick = pick(rng, [1, 1, 2]);
   const electionUs = tickUs * electionTick;
   const preVote = rng.float() < 0.5;
   const checkQuorum = rng.float() < 0.5;
-  const maxSizePerMsg = pick(rng, [1, 256]);
-  const maxInflightMsgs = pick(rng, [1, 4]);
+  // Stale tails want followers' leader-approved prefixes to lag (entry by entry); the membership
+  // shape wants the members cut off at the removal's commit to hold as much as the rest.
+  const maxSizePerMsg = shape === 'stale-tails' ? pick(rng, [1, 256]) : pick(rng, [256, 1 << 20]);
+  const maxInflightMsgs = shape === 'stale-tails' ? pick(rng, [1, 4]) : pick(rng, [4, 256]);
   const stepDownOnRemoval = rng.float() < 0.5;
+  const removedStopDelayUs = shape === 'membership' ? pick(rng, [500_000, 2_000_000]) : defaultSimClusterOptions.removedStopDelayUs;
   const network = { latency: { dist: 'uniform', min: '300us', max: '3ms' } };
   const fifoLinks = rng.float() < 0.5;
   const diskLatency = pick<LatencyDist | null>(rng, [null, { dist: 'constant', valueUs: 200 }, { dist: 'uniform', minUs: 100, maxUs: 1000 }]);
@@ -317,32 +335,65 @@ function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleE
       durationUs: Math.round(electionUs * (1 + 5 * rng.float())),
     });
   }
-  if (rng.float() < 0.5) {
-    // Stale tails: the leader alone with one or two members for a moment (it decides a few
-    // entries on the classic track that only they hold), then it crashes.
+  if (shape === 'stale-tails') {
+    // Every leader crashes at its first fast commit, before the decision leaves it (rule 1's loss
+    // needs the leader gone while its append that truncates a stale tail is still on its way),
+    // and a follower with it: the three left must all vote in the next election, so that the
+    // voters that lost the entry are among them.
+    add(startUs, {
+      kind: 'trigger',
+      on: 'fast-commit',
+      then: [
+        { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (0.5 + 1.5 * rng.float())) },
+        { kind: 'crash', target: 'follower', durationUs: Math.round(electionUs * (0.5 + 1.5 * rng.float())) },
+      ],
+      probability: 1,
+      delayMaxUs: 0,
+      times: null,
+      durationUs: durationUs - startUs,
+    });
+    // Stale tails: the leader alone with one member for a moment (it decides a few entries on
+    // the classic track that only that member holds), then it crashes.
     for (let t = startUs + rng.intn(300_000); t < durationUs; t += 150_000 + rng.intn(350_000)) {
       const d = 10_000 + rng.intn(5 * tickUs);
       add(t, { kind: 'partition', split: 'leader-minority', durationUs: d });
       add(t + d - rng.intn(tickUs), { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (0.3 + 1.5 * rng.float())) });
     }
   } else {
-    // Membership changes, each followed closely by a link fault from the leader, then a leader
-    // crash.
-    for (let t = startUs + rng.intn(300_000); t < durationUs; t += 150_000 + rng.intn(350_000)) {
+    for (let t = startUs + rng.intn(300_000); t < durationUs; t += 250_000 + rng.intn(350_000)) {
       const v2 = rng.float() < 0.5;
       if (rng.float() < 0.6) {
-        // Remove member r; moments later r and another member x are cut off from the rest
-        // (they hold the removal but never learn it committed), the leader fast-commits with
-        // the new configuration, crashes, the partition heals, and x may campaign with the old
-        // configuration (fast.ts rule 2).
-        const r = 1 + rng.intn(size);
-        const x = 1 + ((r + rng.intn(size - 1)) % size);
-        const rest = Array.from({ length: size }, (_, i) => i + 1).filter((id) => id !== r && id !== x);
-        add(t, { kind: 'remove-node', target: r, v2 });
-        const cutAt = t + 500 + rng.intn(4000);
-        const crashAt = cutAt + 2000 + rng.intn(15_000);
-        add(cutAt, { kind: 'partition', split: [rest, [r, x]], durationUs: crashAt - cutAt + rng.intn(5000) });
-        add(crashAt, { kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (1 + 3 * rng.float())) });
+        // Remove a follower r. As the leader commits the removal, r and another member x are
+        // isolated for a moment (they never learn the removal committed, and cannot hold the
+        // entry the leader fast-commits next), the leader crashes right after that first fast
+        // commit, and r or x, whose clocks run fast, campaigns first with the old configuration.
+        // Then a member is added back, so that removals keep going from five members (four to
+        // three changes no fast quorum).
+        const armedUs = 20_000 + rng.intn(100_000);
+        const lostUs = 10_000 + rng.intn(50_000);
+        add(t, { kind: 'remove-node', target: 'follower', v2 });
+        // Both clocks run fast, so that one of them campaigns before the rest. (One firing
+        // shares its pick: both 'follower' targets are the same member x.)
+        const fast = (target: FaultTarget): PlainFaultAction => ({ kind: 'skew', target, skew: -0.5, durationUs: 3 * electionUs });
+        add(t, {
+          kind: 'trigger',
+          on: 'conf-commit',
+          then: [{ kind: 'isolate', target: 'removed', durationUs: lostUs }, { kind: 'isolate', target: 'follower', durationUs: lostUs }, fast('removed'), fast('follower')],
+          probability: 1,
+          delayMaxUs: 0,
+          times: 1,
+          durationUs: armedUs,
+        });
+        add(t, {
+          kind: 'trigger',
+          on: 'fast-commit',
+          then: [{ kind: 'crash', target: 'leader', durationUs: Math.round(electionUs * (1 + 3 * rng.float())) }],
+          probability: 1,
+          delayMaxUs: 0,
+          times: 1,
+          durationUs: armedUs + 3 * tickUs,
+        });
+        add(t + 200_000 + rng.intn(100_000), { kind: 'add-node', v2 });
         continue;
       }
       add(t, rng.float() < 0.6 ? { kind: 'remove-node', target: pick<FaultTarget>(rng, ['random', 'follower']), v2 } : { kind: 'add-node', v2 });
@@ -373,6 +424,7 @@ function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleE
     maxSizePerMsg,
     maxInflightMsgs,
     stepDownOnRemoval,
+    removedStopDelayUs,
     network,
     fifoLinks,
     diskLatency,
@@ -435,6 +487,7 @@ export function runSchedule(s: FuzzSchedule, options: RunOptions = {}): FuzzRunR
     maxSizePerMsg: s.maxSizePerMsg,
     maxInflightMsgs: s.maxInflightMsgs,
     stepDownOnRemoval: s.stepDownOnRemoval,
+    removedStopDelayUs: s.removedStopDelayUs,
     network: parseNetworkSpec(s.network),
     fifoLinks: s.fifoLinks,
     diskLatency: s.diskLatency,
@@ -585,7 +638,8 @@ export function describeSchedule(s: FuzzSchedule): string {
   );
   lines.push(
     `  network ${JSON.stringify(s.network)}, fifo ${s.fifoLinks}; disk ${dl}; processing ${s.processUs}us/msg; ` +
-      `compaction ${s.compaction === null ? 'off' : `every ${s.compaction.everyEntries} keep ${s.compaction.keepEntries}`}`,
+      `compaction ${s.compaction === null ? 'off' : `every ${s.compaction.everyEntries} keep ${s.compaction.keepEntries}`}` +
+      (s.removedStopDelayUs !== defaultSimClusterOptions.removedStopDelayUs ? `; removed members stop ${formatUs(s.removedStopDelayUs)} after their removal` : ''),
   );
   lines.push(
     `  clients ${s.clients.count} x ${s.clients.opsMax} ops on ${s.clients.keys} keys, think ${s.clients.thinkUs}us, attached ${s.clients.attach}; ` +

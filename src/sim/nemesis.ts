@@ -25,10 +25,40 @@ import {
 } from '../faults/index.js';
 import { NodeStatus, SimEv, type FaultEventHandler, type SimCluster } from './sim-cluster.js';
 
-export type FaultTarget = number | 'leader' | 'follower' | 'random';
+// 'removed': the member whose removal a leader committed last (for faults a conf-commit trigger
+// fires: the member being removed, which has not heard yet that its removal committed).
+export type FaultTarget = number | 'leader' | 'follower' | 'random' | 'removed';
 export type PartitionSplit = 'isolate-leader' | 'leader-minority' | 'random' | 'halves';
 
-export type FaultAction =
+export type FaultAction = PlainFaultAction | TriggerAction;
+
+// Moments a trigger can wait for (see FaultEventHandler in sim-cluster.ts): a leader's Ready that
+// fast-commits an entry, or that commits a configuration change, is durable and its messages have
+// not left yet. (For the moment a leader is elected, see churn.)
+export type TriggerEvent = 'fast-commit' | 'conf-commit';
+export const triggerEvents: readonly TriggerEvent[] = ['fast-commit', 'conf-commit'];
+
+// A fault aimed at a moment rather than a time: for durationUs, each time `on` happens (with
+// `probability`, at most `times` times), the actions of `then` fire together delayMaxUs after it
+// at most; with delayMaxUs 0 they fire at once, before that Ready's messages leave (a crash then
+// loses them, an isolation drops them). Targets are resolved when they fire: 'leader' is the
+// leader of that moment, and the actions of one firing share their pick, so that 'follower' or
+// 'random' names the same node in each (isolate a follower and make its clock fast).
+// The losses Fast Raft's rules 1 and 2 prevent need a leader that fails within about a round trip
+// of a fast commit, or a member cut off from the leader just as a removal commits; random timed
+// faults almost never land there.
+export interface TriggerAction {
+  readonly kind: 'trigger';
+  readonly on: TriggerEvent;
+  readonly then: readonly PlainFaultAction[];
+  readonly probability: number;
+  readonly delayMaxUs: number;
+  // null: every time while armed.
+  readonly times: number | null;
+  readonly durationUs: number | null;
+}
+
+export type PlainFaultAction =
   // Crash a node; restart it after durationUs (null: it stays down until restarted or healed).
   | { readonly kind: 'crash'; readonly target: FaultTarget; readonly durationUs: number | null }
   | { readonly kind: 'restart'; readonly target: FaultTarget | 'all' }
@@ -78,7 +108,7 @@ export type FaultAction =
 export type FaultKind = FaultAction['kind'];
 
 export const faultKinds: readonly FaultKind[] = [
-  'crash', 'restart', 'pause', 'resume', 'partition', 'isolate', 'cut', 'loss', 'delay', 'skew', 'transfer', 'add-node', 'remove-node', 'heal', 'churn', 'figure8',
+  'crash', 'restart', 'pause', 'resume', 'partition', 'isolate', 'cut', 'loss', 'delay', 'skew', 'transfer', 'add-node', 'remove-node', 'heal', 'churn', 'figure8', 'trigger',
 ];
 
 export interface ScheduledFault {
@@ -119,6 +149,8 @@ export class Nemesis implements FaultEventHandler {
   private readonly dynamic: (ScheduledFault | LoopStep)[] = [];
   private readonly loops: { rng: Rng; action: Extract<FaultAction, { kind: 'figure8' }>; active: boolean }[] = [];
   private readonly churns: { index: number; rng: Rng; action: Extract<FaultAction, { kind: 'churn' }> }[] = [];
+  private readonly triggers: { rng: Rng; action: TriggerAction; left: number }[] = [];
+  private lastRemoved = 0;
 
   // Membership changes keep the voters within these bounds (a removal below three voters would
   // leave a cluster that cannot survive one more fault, and removing the last one is refused by
@@ -151,7 +183,7 @@ export class Nemesis implements FaultEventHandler {
       this.loopStep(f.loop, nowUs);
       return;
     }
-    const undo = this.fire(index, f.action, index < this.faults.length ? this.picks[index]! : 0);
+    const undo = this.fire(index, f.action, index < this.faults.length ? this.picks[index]! : (f.pick ?? 0));
     if (undo === false) {
       this.counters.skipped++;
       return;
@@ -209,6 +241,36 @@ export class Nemesis implements FaultEventHandler {
       const durationUs = 1 + ch.rng.intn(Math.max(1, a.faultUsMax));
       const action: FaultAction = a.action === 'crash' ? { kind: 'crash', target: id, durationUs } : { kind: 'isolate', target: id, durationUs };
       this.scheduleDynamic({ atUs: nowUs + delayUs, action });
+    }
+  }
+
+  onFastCommit(_id: number, _term: number, nowUs: number): void {
+    if (this.triggers.length > 0) this.triggered('fast-commit', nowUs);
+  }
+
+  onConfCommit(_id: number, _term: number, removed: readonly number[], nowUs: number): void {
+    if (removed.length > 0) this.lastRemoved = removed[removed.length - 1]!;
+    if (this.triggers.length > 0) this.triggered('conf-commit', nowUs);
+  }
+
+  private triggered(on: TriggerEvent, nowUs: number): void {
+    // A copy: a trigger whose last firing undoes it (or that another one ends) leaves the list.
+    for (const t of this.triggers.slice()) {
+      const a = t.action;
+      if (a.on !== on || t.left <= 0 || t.rng.float() >= a.probability) continue;
+      t.left--;
+      const pick = t.rng.nextU32();
+      if (a.delayMaxUs <= 0) {
+        // At once: within the moment, before the leader's messages leave.
+        for (const action of a.then) {
+          const index = this.faults.length + this.dynamic.length;
+          this.dynamic.push({ atUs: nowUs, action, pick });
+          this.onFault(index * 2, nowUs);
+        }
+      } else {
+        const atUs = nowUs + 1 + t.rng.intn(a.delayMaxUs);
+        for (const action of a.then) this.scheduleDynamic({ atUs, action, pick });
+      }
     }
   }
 
@@ -331,6 +393,16 @@ export class Nemesis implements FaultEventHandler {
           c.traceFault('churn-end', 0);
         };
       }
+      case 'trigger': {
+        const t = { rng: new Rng(pick), action: a, left: a.times ?? Infinity };
+        this.triggers.push(t);
+        c.traceFault(`trigger-${a.on}`, 0);
+        return () => {
+          const k = this.triggers.indexOf(t);
+          if (k >= 0) this.triggers.splice(k, 1);
+          c.traceFault(`trigger-${a.on}-end`, 0);
+        };
+      }
       case 'figure8': {
         const loop = this.loops.length;
         const l = { rng: new Rng(pick), action: a, active: true };
@@ -401,6 +473,7 @@ export class Nemesis implements FaultEventHandler {
       return !membersOnly || status === NodeStatus.Down || c.config.voters.includes(id) || c.config.learners.includes(id);
     };
     if (typeof target === 'number') return ok(target) ? target : 0;
+    if (target === 'removed') return ok(this.lastRemoved) ? this.lastRemoved : 0;
     const lead = c.leaderId();
     if (target === 'leader') {
       if (lead !== 0 && ok(lead)) return lead;
@@ -461,6 +534,7 @@ function durationOf(a: FaultAction): number | null {
     case 'skew':
     case 'churn':
     case 'figure8':
+    case 'trigger':
       return a.durationUs;
     default:
       return null;
@@ -502,6 +576,8 @@ const kindWeights: Readonly<Record<FaultKind, number>> = {
   heal: 0.5,
   churn: 1,
   figure8: 1,
+  // Only where a profile asks for it (the fast profile aims triggers at Fast Raft's moments).
+  trigger: 0,
 };
 
 // randomFaults draws a fault script from rng: the seeded nemesis.
@@ -600,6 +676,24 @@ function randomAction(rng: Rng, kind: FaultKind, electionUs: number, tickUs: num
         faultUsMax: Math.round(electionUs * (0.5 + 2 * rng.float())),
         durationUs: randomDurationUs(rng, electionUs) * 3,
       };
+    case 'trigger': {
+      const r = rng.float();
+      const then: PlainFaultAction =
+        r < 0.4
+          ? { kind: 'crash', target: 'leader', durationUs: randomDurationUs(rng, electionUs) }
+          : r < 0.8
+            ? { kind: 'isolate', target: 'leader', durationUs: randomDurationUs(rng, electionUs) }
+            : { kind: 'cut', from: 'leader', to: 'random', durationUs: randomDurationUs(rng, electionUs) };
+      return {
+        kind,
+        on: rng.float() < 0.7 ? 'fast-commit' : 'conf-commit',
+        then: [then],
+        probability: [0.3, 1][rng.intn(2)]!,
+        delayMaxUs: [0, 0, 1000, 5000][rng.intn(4)]!,
+        times: [1, 3, null][rng.intn(3)]!,
+        durationUs: randomDurationUs(rng, electionUs) * 3,
+      };
+    }
     default: {
       const unreachable: never = kind;
       throw new Error(`nemesis: unknown kind ${String(unreachable)}`);
@@ -609,7 +703,10 @@ function randomAction(rng: Rng, kind: FaultKind, electionUs: number, tickUs: num
 
 // describeFault prints one fault on a line: "1.234s crash leader (restart after 150ms)".
 export function describeFault(f: ScheduledFault): string {
-  const a = f.action;
+  return `${fmtUs(f.atUs).padStart(9)} ${describeAction(f.action)}`;
+}
+
+function describeAction(a: FaultAction): string {
   const dur = (d: number | null, what: string): string => (d === null ? '' : ` (${what} after ${fmtUs(d)})`);
   let body: string;
   switch (a.kind) {
@@ -661,12 +758,18 @@ export function describeFault(f: ScheduledFault): string {
     case 'churn':
       body = `churn: ${a.action} each new leader (p ${a.probability}) within ${fmtUs(a.delayMaxUs)} for up to ${fmtUs(a.faultUsMax)}${dur(a.durationUs, 'stop')}`;
       break;
+    case 'trigger': {
+      const when = a.delayMaxUs > 0 ? `within ${fmtUs(a.delayMaxUs)}` : 'at once';
+      const times = a.times === null ? 'every time' : `at most ${a.times} time${a.times === 1 ? '' : 's'}`;
+      body = `on ${a.on} (p ${a.probability}, ${when}, ${times}): ${a.then.map(describeAction).join('; ')}${dur(a.durationUs, 'stop')}`;
+      break;
+    }
     default: {
       const unreachable: never = a;
       throw new Error(`unknown fault ${JSON.stringify(unreachable)}`);
     }
   }
-  return `${fmtUs(f.atUs).padStart(9)} ${body}`;
+  return body;
 }
 
 function fmtUs(us: number): string {
@@ -678,10 +781,13 @@ function fmtUs(us: number): string {
 // ---------------------------------------------------------------------------------------------
 // Fault scripts as plain data (experiment files)
 
-const targetWords = ['leader', 'follower', 'random'] as const;
+const targetWords = ['leader', 'follower', 'random', 'removed'] as const;
 const splitWords: readonly PartitionSplit[] = ['isolate-leader', 'leader-minority', 'random', 'halves'];
-const actionKeys = ['crash', 'restart', 'pause', 'resume', 'partition', 'isolate', 'cut', 'loss', 'delay', 'skew', 'transfer', 'add_node', 'remove_node', 'heal', 'churn', 'figure8'];
-const modifierKeys = ['at', 'for', 'restart_after', 'resume_after', 'heal_after', 'target', 'v2', 'probability', 'within', 'down_max', 'step', 'long_step'];
+const actionKeys = ['crash', 'restart', 'pause', 'resume', 'partition', 'isolate', 'cut', 'loss', 'delay', 'skew', 'transfer', 'add_node', 'remove_node', 'heal', 'churn', 'figure8', 'trigger'];
+const modifierKeys = ['at', 'for', 'restart_after', 'resume_after', 'heal_after', 'target', 'v2', 'probability', 'within', 'down_max', 'step', 'long_step', 'then', 'times'];
+// What a trigger's `then` may be: one plain action with its own modifiers, no time of its own.
+const thenActionKeys = actionKeys.filter((k) => k !== 'trigger');
+const thenModifierKeys = modifierKeys.filter((k) => k !== 'at' && k !== 'then' && k !== 'times');
 
 // parseFaultScript reads a list like
 //   - { at: 6s, crash: leader, restart_after: 2s }
@@ -689,6 +795,7 @@ const modifierKeys = ['at', 'for', 'restart_after', 'resume_after', 'heal_after'
 //   - { at: 9s, loss: 5%, target: 3, for: 500ms }
 //   - { at: 10s, delay: { dist: normal, mean: 20ms, stddev: 5ms }, for: 1s }
 //   - { at: 11s, transfer: follower }      - { at: 12s, add_node: true }
+//   - { at: 1s, trigger: fast-commit, then: { crash: leader, restart_after: 500ms }, within: 0, times: 1, for: 5s }
 // and reports every problem with its path.
 export function parseFaultScript(value: unknown, path = 'faults'): ScheduledFault[] {
   const issues = new IssueList();
@@ -704,131 +811,177 @@ export function parseFaultScript(value: unknown, path = 'faults'): ScheduledFaul
       issues.add(p, `expected a mapping like { at: 6s, crash: leader }, got ${describeValue(item)}`);
       return;
     }
-    for (const key of Object.keys(item)) {
-      if (!actionKeys.includes(key) && !modifierKeys.includes(key)) issues.add(`${p}.${key}`, `unknown field (actions: ${actionKeys.join(', ')}; modifiers: ${modifierKeys.join(', ')})`);
-    }
-    const present = actionKeys.filter((k) => item[k] !== undefined);
-    if (present.length !== 1) {
-      issues.add(p, present.length === 0 ? `no action (one of: ${actionKeys.join(', ')})` : `more than one action: ${present.join(', ')}`);
-      return;
-    }
+    if (!checkKeys(item, p, actionKeys, modifierKeys, issues)) return;
     if (item['at'] === undefined) {
       issues.add(`${p}.at`, 'required: when the fault happens, like 6s');
       return;
     }
     const atUs = issues.attempt(0, () => parseDurationUs(item['at'], `${p}.at`));
-    const key = present[0]!;
-    const durationKey = ['for', 'restart_after', 'resume_after', 'heal_after'].find((k) => item[k] !== undefined);
-    const durationUs = durationKey === undefined ? null : issues.attempt<number | null>(null, () => parseDurationUs(item[durationKey], `${p}.${durationKey}`));
-    const target = (k: string, v: unknown, allowAll: boolean): FaultTarget | 'all' => {
-      if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return v;
-      if (typeof v === 'string' && ((targetWords as readonly string[]).includes(v) || (allowAll && v === 'all'))) return v as FaultTarget | 'all';
-      issues.add(`${p}.${k}`, `expected a node id or one of ${[...targetWords, ...(allowAll ? ['all'] : [])].join(', ')}, got ${describeValue(v)}`);
-      return 'random';
-    };
-    const one = (k: string, v: unknown): FaultTarget => {
-      const t = target(k, v, false);
-      return t === 'all' ? 'random' : t;
-    };
-    let action: FaultAction | null = null;
-    const v = item[key];
-    switch (key) {
-      case 'crash':
-        action = { kind: 'crash', target: one(key, v), durationUs };
-        break;
-      case 'restart':
-        action = { kind: 'restart', target: target(key, v, true) };
-        break;
-      case 'pause':
-        action = { kind: 'pause', target: one(key, v), durationUs };
-        break;
-      case 'resume':
-        action = { kind: 'resume', target: target(key, v, true) };
-        break;
-      case 'partition': {
-        if (typeof v === 'string' && (splitWords as readonly string[]).includes(v)) {
-          action = { kind: 'partition', split: v as PartitionSplit, durationUs };
-        } else if (Array.isArray(v) && v.every((g) => Array.isArray(g) && g.every((x) => Number.isInteger(x) && (x as number) >= 1))) {
-          action = { kind: 'partition', split: (v as number[][]).map((g) => g.slice()), durationUs };
-        } else {
-          issues.add(`${p}.partition`, `expected groups like [[1, 2], [3, 4, 5]] or one of ${splitWords.join(', ')}, got ${describeValue(v)}`);
-        }
-        break;
-      }
-      case 'isolate':
-        action = { kind: 'isolate', target: one(key, v), durationUs };
-        break;
-      case 'cut': {
-        const m = typeof v === 'string' ? /^\s*([0-9]+|leader|follower|random)\s*->\s*([0-9]+|leader|follower|random)\s*$/.exec(v) : null;
-        if (m === null) {
-          issues.add(`${p}.cut`, `expected a direction like "1->2" or "leader->random", got ${describeValue(v)}`);
-          break;
-        }
-        const sel = (s: string): FaultTarget => (/^[0-9]+$/.test(s) ? Number(s) : (s as FaultTarget));
-        action = { kind: 'cut', from: sel(m[1]!), to: sel(m[2]!), durationUs };
-        break;
-      }
-      case 'loss':
-        action = {
-          kind: 'loss',
-          target: item['target'] === undefined ? 'all' : target('target', item['target'], true),
-          probability: issues.attempt(0, () => parseProbability(v, `${p}.loss`)),
-          durationUs,
-        };
-        break;
-      case 'delay':
-        action = {
-          kind: 'delay',
-          target: item['target'] === undefined ? 'all' : target('target', item['target'], true),
-          latency: issues.attempt<LatencyDist>({ dist: 'constant', valueUs: 0 }, () => parseLatencyDist(v, `${p}.delay`)),
-          durationUs,
-        };
-        break;
-      case 'skew':
-        if (typeof v !== 'number' || !(v > -0.9 && v < 10)) issues.add(`${p}.skew`, `expected a rate error like 0.2 (20% slow) or -0.1, got ${describeValue(v)}`);
-        action = { kind: 'skew', target: item['target'] === undefined ? 'random' : one('target', item['target']), skew: typeof v === 'number' ? v : 0, durationUs };
-        break;
-      case 'transfer':
-        action = { kind: 'transfer', target: one(key, v) };
-        break;
-      case 'add_node':
-        action = { kind: 'add-node', v2: v === 'v2' || item['v2'] === true };
-        break;
-      case 'remove_node':
-        action = { kind: 'remove-node', target: one(key, v), v2: item['v2'] === true };
-        break;
-      case 'heal':
-        action = { kind: 'heal' };
-        break;
-      case 'figure8':
-        if (v !== 'leader' && v !== 'any') issues.add(`${p}.figure8`, `expected leader or any (whom each step crashes), got ${describeValue(v)}`);
-        action = {
-          kind: 'figure8',
-          victim: v === 'any' ? 'any' : 'leader',
-          stepMaxUs: item['step'] === undefined ? 13_000 : issues.attempt(0, () => parseDurationUs(item['step'], `${p}.step`)),
-          longStepMaxUs: item['long_step'] === undefined ? 100_000 : issues.attempt(0, () => parseDurationUs(item['long_step'], `${p}.long_step`)),
-          durationUs,
-        };
-        break;
-      case 'churn': {
-        if (v !== 'crash' && v !== 'isolate') issues.add(`${p}.churn`, `expected crash or isolate, got ${describeValue(v)}`);
-        action = {
-          kind: 'churn',
-          action: v === 'isolate' ? 'isolate' : 'crash',
-          probability: item['probability'] === undefined ? 0.5 : issues.attempt(0, () => parseProbability(item['probability'], `${p}.probability`)),
-          delayMaxUs: item['within'] === undefined ? 10_000 : issues.attempt(0, () => parseDurationUs(item['within'], `${p}.within`)),
-          faultUsMax: item['down_max'] === undefined ? 200_000 : issues.attempt(0, () => parseDurationUs(item['down_max'], `${p}.down_max`)),
-          durationUs,
-        };
-        break;
-      }
-      default:
-        break;
-    }
+    const action = parseAction(item, p, actionKeys, issues);
     if (action !== null) out.push({ atUs, action });
   });
   issues.throwIfAny();
   return out.sort((a, b) => a.atUs - b.atUs);
+}
+
+// checkKeys reports unknown fields and anything but exactly one action; false when there is not
+// exactly one action.
+function checkKeys(item: Record<string, unknown>, p: string, actions: readonly string[], modifiers: readonly string[], issues: IssueList): boolean {
+  for (const key of Object.keys(item)) {
+    if (!actions.includes(key) && !modifiers.includes(key)) issues.add(`${p}.${key}`, `unknown field (actions: ${actions.join(', ')}; modifiers: ${modifiers.join(', ')})`);
+  }
+  const present = actions.filter((k) => item[k] !== undefined);
+  if (present.length !== 1) {
+    issues.add(p, present.length === 0 ? `no action (one of: ${actions.join(', ')})` : `more than one action: ${present.join(', ')}`);
+    return false;
+  }
+  return true;
+}
+
+// parseAction reads the action of one fault (or of a trigger's `then`) with its modifiers, once
+// checkKeys found exactly one action.
+function parseAction(item: Record<string, unknown>, p: string, actions: readonly string[], issues: IssueList): FaultAction | null {
+  const key = actions.filter((k) => item[k] !== undefined)[0]!;
+  const durationKey = ['for', 'restart_after', 'resume_after', 'heal_after'].find((k) => item[k] !== undefined);
+  const durationUs = durationKey === undefined ? null : issues.attempt<number | null>(null, () => parseDurationUs(item[durationKey], `${p}.${durationKey}`));
+  const target = (k: string, v: unknown, allowAll: boolean): FaultTarget | 'all' => {
+    if (typeof v === 'number' && Number.isInteger(v) && v >= 1) return v;
+    if (typeof v === 'string' && ((targetWords as readonly string[]).includes(v) || (allowAll && v === 'all'))) return v as FaultTarget | 'all';
+    issues.add(`${p}.${k}`, `expected a node id or one of ${[...targetWords, ...(allowAll ? ['all'] : [])].join(', ')}, got ${describeValue(v)}`);
+    return 'random';
+  };
+  const one = (k: string, v: unknown): FaultTarget => {
+    const t = target(k, v, false);
+    return t === 'all' ? 'random' : t;
+  };
+  let action: FaultAction | null = null;
+  const v = item[key];
+  switch (key) {
+    case 'crash':
+      action = { kind: 'crash', target: one(key, v), durationUs };
+      break;
+    case 'restart':
+      action = { kind: 'restart', target: target(key, v, true) };
+      break;
+    case 'pause':
+      action = { kind: 'pause', target: one(key, v), durationUs };
+      break;
+    case 'resume':
+      action = { kind: 'resume', target: target(key, v, true) };
+      break;
+    case 'partition': {
+      if (typeof v === 'string' && (splitWords as readonly string[]).includes(v)) {
+        action = { kind: 'partition', split: v as PartitionSplit, durationUs };
+      } else if (Array.isArray(v) && v.every((g) => Array.isArray(g) && g.every((x) => Number.isInteger(x) && (x as number) >= 1))) {
+        action = { kind: 'partition', split: (v as number[][]).map((g) => g.slice()), durationUs };
+      } else {
+        issues.add(`${p}.partition`, `expected groups like [[1, 2], [3, 4, 5]] or one of ${splitWords.join(', ')}, got ${describeValue(v)}`);
+      }
+      break;
+    }
+    case 'isolate':
+      action = { kind: 'isolate', target: one(key, v), durationUs };
+      break;
+    case 'cut': {
+      const m = typeof v === 'string' ? /^\s*([0-9]+|leader|follower|random|removed)\s*->\s*([0-9]+|leader|follower|random|removed)\s*$/.exec(v) : null;
+      if (m === null) {
+        issues.add(`${p}.cut`, `expected a direction like "1->2" or "leader->random", got ${describeValue(v)}`);
+        break;
+      }
+      const sel = (s: string): FaultTarget => (/^[0-9]+$/.test(s) ? Number(s) : (s as FaultTarget));
+      action = { kind: 'cut', from: sel(m[1]!), to: sel(m[2]!), durationUs };
+      break;
+    }
+    case 'loss':
+      action = {
+        kind: 'loss',
+        target: item['target'] === undefined ? 'all' : target('target', item['target'], true),
+        probability: issues.attempt(0, () => parseProbability(v, `${p}.loss`)),
+        durationUs,
+      };
+      break;
+    case 'delay':
+      action = {
+        kind: 'delay',
+        target: item['target'] === undefined ? 'all' : target('target', item['target'], true),
+        latency: issues.attempt<LatencyDist>({ dist: 'constant', valueUs: 0 }, () => parseLatencyDist(v, `${p}.delay`)),
+        durationUs,
+      };
+      break;
+    case 'skew':
+      if (typeof v !== 'number' || !(v > -0.9 && v < 10)) issues.add(`${p}.skew`, `expected a rate error like 0.2 (20% slow) or -0.1, got ${describeValue(v)}`);
+      action = { kind: 'skew', target: item['target'] === undefined ? 'random' : one('target', item['target']), skew: typeof v === 'number' ? v : 0, durationUs };
+      break;
+    case 'transfer':
+      action = { kind: 'transfer', target: one(key, v) };
+      break;
+    case 'add_node':
+      action = { kind: 'add-node', v2: v === 'v2' || item['v2'] === true };
+      break;
+    case 'remove_node':
+      action = { kind: 'remove-node', target: one(key, v), v2: item['v2'] === true };
+      break;
+    case 'heal':
+      action = { kind: 'heal' };
+      break;
+    case 'figure8':
+      if (v !== 'leader' && v !== 'any') issues.add(`${p}.figure8`, `expected leader or any (whom each step crashes), got ${describeValue(v)}`);
+      action = {
+        kind: 'figure8',
+        victim: v === 'any' ? 'any' : 'leader',
+        stepMaxUs: item['step'] === undefined ? 13_000 : issues.attempt(0, () => parseDurationUs(item['step'], `${p}.step`)),
+        longStepMaxUs: item['long_step'] === undefined ? 100_000 : issues.attempt(0, () => parseDurationUs(item['long_step'], `${p}.long_step`)),
+        durationUs,
+      };
+      break;
+    case 'churn': {
+      if (v !== 'crash' && v !== 'isolate') issues.add(`${p}.churn`, `expected crash or isolate, got ${describeValue(v)}`);
+      action = {
+        kind: 'churn',
+        action: v === 'isolate' ? 'isolate' : 'crash',
+        probability: item['probability'] === undefined ? 0.5 : issues.attempt(0, () => parseProbability(item['probability'], `${p}.probability`)),
+        delayMaxUs: item['within'] === undefined ? 10_000 : issues.attempt(0, () => parseDurationUs(item['within'], `${p}.within`)),
+        faultUsMax: item['down_max'] === undefined ? 200_000 : issues.attempt(0, () => parseDurationUs(item['down_max'], `${p}.down_max`)),
+        durationUs,
+      };
+      break;
+    }
+    case 'trigger': {
+      if (!(triggerEvents as readonly unknown[]).includes(v)) issues.add(`${p}.trigger`, `expected the moment to wait for, one of ${triggerEvents.join(', ')}, got ${describeValue(v)}`);
+      // One action, or a list of actions fired together.
+      const raw = item['then'];
+      const list = Array.isArray(raw) ? raw : [raw];
+      const then: PlainFaultAction[] = [];
+      if (list.length === 0) issues.add(`${p}.then`, 'expected at least one action');
+      list.forEach((x, i) => {
+        const q = Array.isArray(raw) ? `${p}.then[${i}]` : `${p}.then`;
+        if (!isPlainObject(x)) {
+          issues.add(q, `expected the fault to fire, like { crash: leader, restart_after: 500ms }, got ${describeValue(x)}`);
+        } else if (checkKeys(x, q, thenActionKeys, thenModifierKeys, issues)) {
+          const a = parseAction(x, q, thenActionKeys, issues);
+          if (a !== null && a.kind !== 'trigger') then.push(a);
+        }
+      });
+      const times = item['times'];
+      if (times !== undefined && times !== 'all' && !(typeof times === 'number' && Number.isInteger(times) && times >= 1)) {
+        issues.add(`${p}.times`, `expected how many moments it fires on (a whole number >= 1) or all, got ${describeValue(times)}`);
+      }
+      if (then.length === 0 || then.length !== list.length) break;
+      action = {
+        kind: 'trigger',
+        on: v === 'conf-commit' ? 'conf-commit' : 'fast-commit',
+        then,
+        probability: item['probability'] === undefined ? 1 : issues.attempt(0, () => parseProbability(item['probability'], `${p}.probability`)),
+        delayMaxUs: item['within'] === undefined ? 0 : issues.attempt(0, () => parseDurationUs(item['within'], `${p}.within`)),
+        times: times === 'all' ? null : typeof times === 'number' && Number.isInteger(times) && times >= 1 ? times : 1,
+        durationUs,
+      };
+      break;
+    }
+    default:
+      break;
+  }
+  return action;
 }
 
 export { SpecError };

@@ -223,6 +223,12 @@ export class SimNode {
   seenLead = 0;
   seenLeaderTerm = 0;
   seenCommit = 0;
+  // A Ready of this leader that fast-commits an entry or commits a configuration change: the fault
+  // handler hears of it once the Ready is durable and before its messages leave.
+  momentReady: Ready | null = null;
+  momentFastCommit = false;
+  momentConfCommit = false;
+  momentRemoved: number[] = [];
 
   constructor(
     readonly id: number,
@@ -263,6 +269,14 @@ export interface FaultEventHandler {
   onFault(arg: number, nowUs: number): void;
   // A node was seen leading a term for the first time (for faults that aim at new leaders).
   onLeaderElected(id: number, term: number, nowUs: number): void;
+  // A leader's Ready that fast-commits an entry (Fast Raft) or commits a configuration change is
+  // durable, and its messages (the decision, the new commit index) have not left yet. Losses
+  // that Fast Raft's rules 1 and 2 prevent need the leader to fail in exactly this window, which
+  // timed faults almost never hit. The handler may crash nodes or change the network at once:
+  // a crashed leader's messages of that Ready are lost, an isolated one's are dropped.
+  onFastCommit(id: number, term: number, nowUs: number): void;
+  // `removed`: the members the committed changes remove.
+  onConfCommit(id: number, term: number, removed: readonly number[], nowUs: number): void;
 }
 
 export class SimCluster implements EventHandler<unknown>, ClientHost {
@@ -741,6 +755,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     node.diskBusy = false;
     node.heldWrite = null;
     node.sentEarly = null;
+    node.momentReady = null;
     node.inbox = [];
     node.inboxHead = 0;
     node.busyUntilUs = 0;
@@ -874,6 +889,7 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
   private completeReady(node: SimNode, rd: Ready): void {
     node.diskBusy = false;
     this.persist(node, rd);
+    if (node.momentReady === rd && !this.signalMoment(node)) return;
     if (node.sentEarly === rd) node.sentEarly = null;
     else this.sendAll(node, rd.messages);
     if (rd.committedEntries.length > 0) this.apply(node, rd.committedEntries);
@@ -881,6 +897,20 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
     rn.advance(rd);
     // Stepping the self-addressed acks on advance can commit, elect, or send more.
     if (rn.hasReady()) this.markDirty(node);
+  }
+
+  // signalMoment tells the fault handler about the leader's Ready being completed; false when the
+  // handler crashed the node (the rest of the Ready is lost with it).
+  private signalMoment(node: SimNode): boolean {
+    node.momentReady = null;
+    const h = this.faultHandler;
+    if (h === null) return true;
+    const incarnation = node.incarnation;
+    const term = node.rn!.raft.term;
+    const now = this.sched.nowUs;
+    if (node.momentFastCommit) h.onFastCommit(node.id, term, now);
+    if (node.momentConfCommit && node.incarnation === incarnation) h.onConfCommit(node.id, term, node.momentRemoved, now);
+    return node.incarnation === incarnation && node.rn !== null;
   }
 
   // observe feeds the checkers what a Ready reveals: a leader, a commit index.
@@ -911,8 +941,14 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       }
       this.checkers?.observeLeader(node.id, r.term, r.raftLog);
     }
+    let fastCommit = false;
     if (!isEmptyHardState(rd.hardState) && rd.hardState.commit !== node.seenCommit) {
       const commit = rd.hardState.commit;
+      // A leader's commit index never passes what a quorum acknowledged, except on the fast
+      // track, where votes commit an entry before anyone holds it as decided.
+      if (this.faultHandler !== null && r.fast !== null && r.state === StateType.StateLeader) {
+        fastCommit = commit > node.seenCommit && commit > r.trk.committed();
+      }
       node.seenCommit = commit;
       const ck = this.checkers;
       // Under Fast Raft a leader commits on votes before its own copy of the decided entry is
@@ -920,6 +956,25 @@ export class SimCluster implements EventHandler<unknown>, ClientHost {
       // applies come after), so commits are recorded when made durable (persist) instead.
       if (ck !== null && !ck.identityByData) {
         observeCommitOf(ck, node.id, r, commit);
+      }
+    }
+    if (this.faultHandler !== null && r.state === StateType.StateLeader) {
+      let confCommit = false;
+      let removed: number[] | null = null;
+      const ents = rd.committedEntries;
+      for (let i = 0; i < ents.length; i++) {
+        const e = ents[i]!;
+        if (e.type === EntryType.EntryNormal) continue;
+        confCommit = true;
+        const cc = decodeEntryConfChange(e);
+        if (cc === null) continue;
+        for (const ch of asV2(cc).changes) if (ch.type === ConfChangeType.ConfChangeRemoveNode) (removed ??= []).push(ch.nodeId);
+      }
+      if (fastCommit || confCommit) {
+        node.momentReady = rd;
+        node.momentFastCommit = fastCommit;
+        node.momentConfCommit = confCommit;
+        node.momentRemoved = removed ?? [];
       }
     }
   }
