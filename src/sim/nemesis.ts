@@ -43,7 +43,8 @@ export const triggerEvents: readonly TriggerEvent[] = ['fast-commit', 'conf-comm
 // at most; with delayMaxUs 0 they fire at once, before that Ready's messages leave (a crash then
 // loses them, an isolation drops them). Targets are resolved when they fire: 'leader' is the
 // leader of that moment, and the actions of one firing share their pick, so that 'follower' or
-// 'random' names the same node in each (isolate a follower and make its clock fast).
+// 'random' names the same node in each (isolate a follower and make its clock fast; the `to` of a
+// cut is the exception, it draws apart from its `from`).
 // The losses Fast Raft's rules 1 and 2 prevent need a leader that fails within about a round trip
 // of a fast commit, or a member cut off from the leader just as a removal commits; random timed
 // faults almost never land there.
