@@ -261,6 +261,13 @@ export class FastTrack {
         if (first < 0) first = k;
         continue;
       }
+      if (ours.term !== e.term && ours.digest !== undefined && ours.digest === e.digest) {
+        // The same proposal, re-stamped by a recovery since we took it: rewritten in place, not a
+        // conflict. Truncating here would drop our self-approved suffix, whose votes may have
+        // made a fast commit that only its holders now carry (fuzz seeds 3837 and 4150).
+        if (first < 0) first = k;
+        continue;
+      }
       if (ours.term !== e.term) {
         if (first < 0) first = k;
         classicConflict = true;

@@ -95,8 +95,8 @@ test('the schedules that catch the mutants pass every check with every rule on',
   assert.deepEqual(failures, []);
 });
 
-// Open finding, not a fault of the fuzzer: with every rule on, seeds 3837 and 4150 (beyond the
-// 2,000 that `frb fuzz --seeds 2000` runs) lose a fast-committed entry. Seed 4150: leader 5 of
+// Found by this profile with every rule on: seeds 3837 and 4150 (beyond the 2,000 that `frb fuzz
+// --seeds 2000` runs) lost a fast-committed entry before the fix in fast.ts handleAppendEntries. Seed 4150: leader 5 of
 // term 6 fast-commits index 34 and crashes (trigger); leader 4 of term 7 recovers 31..36 and
 // stamps them with term 7; node 2 still holds 31 as a leader-approved entry of term 6, so when
 // leader 4 (term 8) sends it the term-7 copy of that same entry, node 2 takes it for a conflict
@@ -105,8 +105,8 @@ test('the schedules that catch the mutants pass every check with every rule on',
 // stamped with terms 2, 3 and 5 by successive recoveries truncate each other's holders until a
 // leader is elected by voters that hold nothing at the committed index 42. Rule 1 guards this
 // truncation only for the leader the vote was for; a copy re-stamped by a later recovery is the
-// same entry (same digest), which handleAppendEntries in src/core/fast.ts does not recognise.
-test('fast profile with every rule on: seeds 3837 and 4150', { todo: 'open finding in src/core/fast.ts (a re-stamped copy of an entry truncates a suffix)' }, () => {
+// same entry (same digest), which handleAppendEntries in src/core/fast.ts now rewrites in place.
+test('fast profile with every rule on: seeds 3837 and 4150 (a re-stamped copy is not a conflict)', () => {
   for (const seed of [3837, 4150]) {
     const r = runSchedule(generateSchedule(seed, config));
     assert.equal(r.violation, null, `seed ${seed}: ${r.violation === null ? '' : describeViolation(r.violation)}`);
