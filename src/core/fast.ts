@@ -261,10 +261,13 @@ export class FastTrack {
         if (first < 0) first = k;
         continue;
       }
-      if (ours.term !== e.term && ours.digest !== undefined && ours.digest === e.digest) {
+      if (ours.term !== e.term && ours.digest !== undefined && ours.digest === e.digest && this.laLastIndex() <= lastnewi) {
         // The same proposal, re-stamped by a recovery since we took it: rewritten in place, not a
-        // conflict. Truncating here would drop our self-approved suffix, whose votes may have
-        // made a fast commit that only its holders now carry (fuzz seeds 3837 and 4150).
+        // conflict, so that our self-approved suffix stays (its votes may have made a fast commit
+        // that only its holders now carry: fuzz seeds 3837 and 4150). Only when the leader's
+        // entries reach past our whole LA prefix, so that each LA entry of ours is checked here
+        // and any other conflict still truncates as in Raft; a stale LA entry kept beyond the
+        // leader's entries would be applied once the commit index passes it (fuzz seed 12774).
         if (first < 0) first = k;
         continue;
       }
