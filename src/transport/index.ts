@@ -28,7 +28,7 @@ export { PeerDialer, backoffMs } from './peer-client.js';
 export type { DialerEvents, DialerOptions } from './peer-client.js';
 export { SendQueue } from './send-queue.js';
 export type { Dropped, SendQueueLimits } from './send-queue.js';
-export { HrScheduler, defaultSpinUs, hrNowUs } from './hr-scheduler.js';
+export { HrScheduler, defaultPollWindowUs, defaultSpinUs, hrNowUs } from './hr-scheduler.js';
 export type { DueHandler, HrSchedulerOptions } from './hr-scheduler.js';
 export { FaultInjector, controlFromPlain, isActive, parseControlCommand } from './faults.js';
 export type { ControlCommand, ControlReply } from './faults.js';

@@ -172,7 +172,6 @@ export class Transport {
       drainBytes: t.limits.socketBufferedBytesMax,
       log: (msg) => t.log('warn', msg),
     });
-    await t.scheduler.ready();
     t.started = true;
     for (const [id, addr] of t.addresses) t.setPeer(id, addr);
     return t;
