@@ -204,9 +204,6 @@ export function generateSchedule(seed: number, config: FuzzConfig, edits: Schedu
     const meanGapUs = pick(rng, [100_000, 250_000, 500_000]);
     allFaults = randomFaults(rng, { startUs, endUs: durationUs, meanGapUs, kinds: config.faults, tickUs, electionTick });
   }
-  const keep = edits.keepFaults ?? allFaults.map((_, i) => i);
-  for (const i of keep) if (!(i >= 0 && i < allFaults.length)) throw new RangeError(`fuzz: schedule ${seed} has no fault ${i}`);
-  const finalDurationUs = edits.durationUs ?? durationUs;
   return {
     seed,
     config,
@@ -227,6 +224,24 @@ export function generateSchedule(seed: number, config: FuzzConfig, edits: Schedu
     processUs,
     tickSkews,
     compaction,
+    ...applyEdits(seed, edits, allFaults, clients, durationUs, settleUs),
+  };
+}
+
+// applyEdits turns a generated schedule's clients, faults and phases into what a shrink edit
+// keeps of them (no edits: all of them).
+function applyEdits(
+  seed: number,
+  edits: ScheduleEdits,
+  allFaults: readonly ScheduledFault[],
+  clients: ScheduleClients,
+  durationUs: number,
+  settleUs: number,
+): Pick<FuzzSchedule, 'clients' | 'faults' | 'faultIndices' | 'durationUs' | 'settleUs' | 'untilUs'> {
+  const keep = edits.keepFaults ?? allFaults.map((_, i) => i);
+  for (const i of keep) if (!(i >= 0 && i < allFaults.length)) throw new RangeError(`fuzz: schedule ${seed} has no fault ${i}`);
+  const finalDurationUs = edits.durationUs ?? durationUs;
+  return {
     clients: { ...clients, count: edits.clients ?? clients.count, opsMax: edits.opsMax ?? clients.opsMax },
     faults: keep.map((i) => allFaults[i]!).filter((f) => f.atUs < finalDurationUs),
     faultIndices: keep.filter((i) => allFaults[i]!.atUs < finalDurationUs),
@@ -408,9 +423,6 @@ function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleE
   }
   allFaults.push(...randomFaults(rng, { startUs, endUs: durationUs, meanGapUs: 400_000, kinds: config.faults, tickUs, electionTick, weights: fastWeights }));
   allFaults.sort((a, b) => a.atUs - b.atUs);
-  const keep = edits.keepFaults ?? allFaults.map((_, i) => i);
-  for (const i of keep) if (!(i >= 0 && i < allFaults.length)) throw new RangeError(`fuzz: schedule ${seed} has no fault ${i}`);
-  const finalDurationUs = edits.durationUs ?? durationUs;
   return {
     seed,
     config,
@@ -431,12 +443,7 @@ function generateFastSchedule(seed: number, config: FuzzConfig, edits: ScheduleE
     processUs,
     tickSkews,
     compaction,
-    clients: { ...clients, count: edits.clients ?? clients.count, opsMax: edits.opsMax ?? clients.opsMax },
-    faults: keep.map((i) => allFaults[i]!).filter((f) => f.atUs < finalDurationUs),
-    faultIndices: keep.filter((i) => allFaults[i]!.atUs < finalDurationUs),
-    durationUs: finalDurationUs,
-    settleUs,
-    untilUs: edits.untilUs ?? finalDurationUs + settleUs,
+    ...applyEdits(seed, edits, allFaults, clients, durationUs, settleUs),
   };
 }
 
