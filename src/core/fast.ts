@@ -9,8 +9,9 @@
 // self-approved entry with the leader's choice at exactly that index and nowhere else.
 //
 // Log shape. A log is a prefix of leader-approved (or classic) entries followed by a suffix of
-// self-approved ones: SA entries are only ever appended at lastIndex+1, and an append from the
-// leader must match its previous entry on an LA entry, so the LA prefix grows contiguously. Out of
+// self-approved ones: SA entries are only ever appended at lastIndex+1 (or demoted from the end
+// of the LA prefix, see sameEntryMode), and an append from the leader must match its previous
+// entry on an LA entry, so the LA prefix grows contiguously. Out of
 // order proposals wait in a bounded side buffer. Elections compare LA prefixes only, and vote
 // responses carry the voter's entries above the candidate's LA prefix as hints: the new leader
 // keeps, at each index above its own prefix, the entry most held among the voters that elected
@@ -112,6 +113,12 @@ function holdingKey(e: Entry): string {
   return e.digest !== undefined ? `d${e.digest}` : `t${e.term}`;
 }
 
+const enum SameEntryMode {
+  Keep,
+  Demote,
+  Truncate,
+}
+
 export class FastTrack {
   readonly stats: FastStats = {
     fastCommits: 0,
@@ -169,13 +176,15 @@ export class FastTrack {
   }
 
   // recountSaTail recomputes saCount from the entries themselves (the source of truth), scanning
-  // back from the last index; SA entries never extend more than a window below it.
+  // back from the last index. The suffix is usually within a window of proposals, but LA entries
+  // demoted by sameEntryMode can make it longer, so the scan stops only at an LA entry or the
+  // commit index.
   recountSaTail(): void {
     const log = this.r.raftLog;
     const last = log.lastIndex();
     const floor = Math.max(log.committed, log.firstIndex() - 1);
     let n = 0;
-    for (let i = last; i > floor && n <= this.cfg.windowSize + 1; i--) {
+    for (let i = last; i > floor; i--) {
       const e = this.entryAt(i);
       if (e === null || !isSelfApproved(e)) break;
       n++;
@@ -244,10 +253,12 @@ export class FastTrack {
     const ents = m.entries;
     const lastnewi = m.index + ents.length;
     // The first index at which the leader's entries change our log: a missing entry, an SA entry
-    // (overwritten in place: the leader decided it), or an LA entry of another term (a classic
-    // conflict, which truncates as in Raft).
+    // (overwritten in place: the leader decided it), an LA entry that is the same proposal under
+    // another term (re-stamped in place, see sameEntryMode), or an LA entry of another term (a
+    // classic conflict, which truncates as in Raft).
     let first = -1;
     let classicConflict = false;
+    let mode: SameEntryMode | null = null;
     for (let k = 0; k < ents.length; k++) {
       const e = ents[k]!;
       // Committed entries are equal everywhere (their terms may differ after a recovery).
@@ -261,15 +272,12 @@ export class FastTrack {
         if (first < 0) first = k;
         continue;
       }
-      if (ours.term !== e.term && ours.digest !== undefined && ours.digest === e.digest && this.laLastIndex() <= lastnewi) {
-        // The same proposal, re-stamped by a recovery since we took it: rewritten in place, not a
-        // conflict, so that our self-approved suffix stays (its votes may have made a fast commit
-        // that only its holders now carry: fuzz seeds 3837 and 4150). Only when the leader's
-        // entries reach past our whole LA prefix, so that each LA entry of ours is checked here
-        // and any other conflict still truncates as in Raft; a stale LA entry kept beyond the
-        // leader's entries would be applied once the commit index passes it (fuzz seed 12774).
-        if (first < 0) first = k;
-        continue;
+      if (ours.term !== e.term && ours.digest !== undefined && ours.digest === e.digest) {
+        mode ??= this.sameEntryMode(lastnewi, ents[ents.length - 1]!.term);
+        if (mode !== SameEntryMode.Truncate) {
+          if (first < 0) first = k;
+          continue;
+        }
       }
       if (ours.term !== e.term) {
         if (first < 0) first = k;
@@ -284,10 +292,14 @@ export class FastTrack {
       // Self-approved entries beyond the leader's entries stay: a vote for them may have counted,
       // and only the leader's decision at an index may replace what a voter holds there.
       if (!classicConflict && log.lastIndex() > lastnewi) {
+        const laLast = this.laLastIndex();
         const tail = log.slice(lastnewi + 1, log.lastIndex() + 1, Infinity);
         // Copies, not the same objects: a write of the old tail still in flight must not vouch
         // for the rewritten log (see the MsgStorageAppendResp check in raft.ts).
-        for (const e of tail) rewrite.push({ ...e });
+        for (const e of tail) {
+          const demote = mode === SameEntryMode.Demote && e.index <= laLast && !isSelfApproved(e);
+          rewrite.push(demote ? { ...e, approval: Approval.SelfApproved } : { ...e });
+        }
       }
       log.append(rewrite);
       this.recountSaTail();
@@ -296,6 +308,33 @@ export class FastTrack {
     log.commitTo(Math.min(m.commit, lastnewi));
     r.send(newMessage({ to: m.from, type: MessageType.MsgAppResp, index: lastnewi }));
     this.flushSideBuffer();
+  }
+
+  // sameEntryMode decides what becomes of our LA entries beyond the leader's entries when the
+  // leader sends, at an index where we hold an LA entry, the same proposal under another term.
+  // Recoveries re-stamp entries with the new leader's term, so one committed entry may sit under
+  // several terms on different nodes. Truncating there as in Raft would drop our whole suffix, and
+  // with it copies of fast-committed entries that only their holders carry (fuzz seeds 3837, 4150
+  // and 16893 lost a committed entry that way). Rewriting in place is safe only if, afterwards,
+  // our claim in elections (the term and index of our last LA entry) is still at least the last
+  // entry the leader sent: an ack for that entry must not come from a node that a candidate
+  // lacking it can out-rank (fuzz seed 6283: a follower rewrote index 7 to term 7 but kept LA
+  // entries of term 2 after it, and voted for a leader without index 7).
+  //   - Keep: no LA entries of ours beyond the leader's, or they start at or above its last term
+  //     (terms stay non-decreasing and our claim is unchanged);
+  //   - Demote: they are all normal entries whose last term is below the leader's last term: they
+  //     become self-approved (still held, still offered as election hints, replaced only by the
+  //     leader's decision at their index) and our claim rises to the leader's last entry;
+  //   - Truncate: otherwise, as in Raft.
+  private sameEntryMode(lastnewi: number, leaderLastTerm: number): SameEntryMode {
+    const log = this.r.raftLog;
+    const laLast = this.laLastIndex();
+    if (laLast <= lastnewi || log.termOrZero(lastnewi + 1) >= leaderLastTerm) return SameEntryMode.Keep;
+    if (log.termOrZero(laLast) >= leaderLastTerm) return SameEntryMode.Truncate;
+    for (const e of log.slice(lastnewi + 1, laLast + 1, Infinity)) {
+      if (e.type !== EntryType.EntryNormal || e.digest === undefined) return SameEntryMode.Truncate;
+    }
+    return SameEntryMode.Demote;
   }
 
   // afterRestore forgets what a snapshot made obsolete.
