@@ -5,7 +5,8 @@
 // only mark the node dirty; one Ready is taken per event-loop turn, on setImmediate, so that
 // everything that arrived in one turn (a burst of frames, many client requests) is one Ready: one
 // durable write, one frame per peer. Each Ready is handled in the safety order:
-//   1. persist: snapshot, entries, hard state (one durable LMDB transaction: saveReady);
+//   1. persist: snapshot, entries, hard state (one durable LMDB transaction: saveReady; a Ready that
+//      only moves the commit index is not flushed, etcd's MustSync rule);
 //   2. send its messages (only now: what they promise is durable);
 //   3. apply committed entries to the KV state machine, answering the clients that wait on them;
 //      conf changes are applied to the RawNode; every snapshotEntries applied entries the KV state
@@ -192,7 +193,9 @@ export function roleName(s: StateType): string {
 interface NodeStore {
   readonly storage: Storage;
   readonly kind: 'memory' | 'lmdb';
-  save(entries: Entry[], hardState: HardState | null, snapshot: Snapshot | null): void;
+  // commitMayLag: the Ready does not need a flush (its mustSync is false: only the commit index
+  // moved), so a store may keep the hard state in memory until its next write.
+  save(entries: Entry[], hardState: HardState | null, snapshot: Snapshot | null, commitMayLag: boolean): void;
   createSnapshot(i: number, cs: ConfState | null, data: Uint8Array): void;
   compact(i: number): void;
   close(): Promise<void>;
@@ -219,7 +222,7 @@ function lmdbStore(dir: string, clusterId: string, nodeId: number, sync: boolean
   return {
     storage: st,
     kind: 'lmdb',
-    save: (entries, hs, snap) => st.saveReady(entries, hs, snap),
+    save: (entries, hs, snap, commitMayLag) => st.saveReady(entries, hs, snap, commitMayLag),
     createSnapshot: (i, cs, data) => void st.createSnapshot(i, cs, data),
     compact: (i) => st.compact(i),
     close: () => st.close(),
@@ -330,7 +333,7 @@ export class LiveNode {
     if (st.lastIndex() === 0 && st.snapshot().metadata.index === 0) {
       // A brand-new member: every member starts from the same snapshot at index 1 holding the
       // initial configuration (as the simulator and etcd's tests bootstrap).
-      this.store.save([], null, { data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: copyConfState(this.confState) } });
+      this.store.save([], null, { data: new Uint8Array(0), metadata: { index: 1, term: 1, confState: copyConfState(this.confState) } }, false);
       this.log.info('bootstrapped', { voters: this.confState.voters });
     }
     const snap = st.snapshot();
@@ -631,7 +634,7 @@ export class LiveNode {
     const snap = rd.snapshot !== null && rd.snapshot.metadata.index > 0 ? rd.snapshot : null;
     if (rd.entries.length > 0 || hs !== null || snap !== null) {
       const p0 = performance.now();
-      this.store.save(rd.entries, hs, snap);
+      this.store.save(rd.entries, hs, snap, !rd.mustSync);
       const us = (performance.now() - p0) * 1000;
       this.counters.persists++;
       this.counters.persistUsTotal += us;

@@ -380,16 +380,26 @@ export async function runLiveCluster(o: LiveRunOptions): Promise<LiveRunResult> 
       clock,
       ...(history !== null ? { history } : {}),
     };
+    const byClient: KvSession[][] = [];
     for (let ci = 0; ci < w.clients; ci++) {
       const pool = new ConnectionPool(c.target());
       pools.push(pool);
-      for (let s = 0; s < sessionsPerClient; s++) {
-        const session = new KvSession(pool, { ...sessionOptions, nodeId: attachedTo[ci]! });
+      const own: KvSession[] = [];
+      for (let s = 0; s < sessionsPerClient; s++) own.push(new KvSession(pool, { ...sessionOptions, nodeId: attachedTo[ci]! }));
+      byClient.push(own);
+      // Connect up front, so that the first operations do not pay for the handshake.
+      await pool.get(attachedTo[ci]!).catch((err: Error) => errors.push(`client ${ci}: ${err.message}`));
+    }
+    // Sessions interleaved across clients: the open loop takes the most recently freed session, so
+    // listed client by client, every arrival went to the last client's node until more than its 32
+    // sessions were busy (one proposer, where the simulator's open loop starts with one session per
+    // client and spreads arrivals over them).
+    for (let s = 0; s < sessionsPerClient; s++) {
+      for (const own of byClient) {
+        const session = own[s]!;
         sessions.push(session);
         pickers.set(session, new KeyPicker(w.keys, w.conflict, keyRngBase.fork(sessions.length)));
       }
-      // Connect up front, so that the first operations do not pay for the handshake.
-      await pool.get(attachedTo[ci]!).catch((err: Error) => errors.push(`client ${ci}: ${err.message}`));
     }
     const readRatio = o.readRatio ?? 0;
     const opRng = rootRng.fork(4);

@@ -10,7 +10,8 @@
 //                and walApplied: the last write-ahead log record whose effects LMDB holds
 // Every record carries a CRC-32 (codec.ts): LMDB checks none.
 //
-// Durability: one flush per mutation. Every mutator (saveReady, append, setHardState,
+// Durability: one flush per mutation (but a Ready that only moves the commit index may skip it:
+// saveReady's commitMayLag, etcd's MustSync rule). Every mutator (saveReady, append, setHardState,
 // applySnapshot, createSnapshot, compact) is one write-ahead log record (wal.ts) that holds all it
 // writes: a Ready's snapshot, its entries with the truncation of the conflicting suffix they
 // replace (an overwrite at a decided index is the same), its hard state; a compaction point; a
@@ -271,12 +272,17 @@ export class LmdbStorage implements Storage {
   private dirty = false;
   private dirtyFrom = Infinity;
   private hardStateDirty = false;
+  // The hard state in memory has a commit index the log and LMDB lack (saveReady, commitMayLag).
+  private commitLagging = false;
+  // The commit index a crash now would leave (what the log or LMDB holds).
+  private durableCommit = 0;
   private compactionDirty = false;
   private snapshotDirty = false;
 
   // Counters for tests and benchmarks: durable mutations (each one transaction: a log record or a
-  // checkpoint of its own), log records, checkpoints, reads that missed the cache.
-  readonly stats = { transactions: 0, walRecords: 0, checkpoints: 0, cacheMisses: 0 };
+  // checkpoint of its own), log records, checkpoints, reads that missed the cache, commit-only
+  // hard states kept in memory (saveReady with commitMayLag).
+  readonly stats = { transactions: 0, walRecords: 0, checkpoints: 0, cacheMisses: 0, lazyCommits: 0 };
   recovery: StorageRecovery = { replayedRecords: 0, discardedTail: null };
 
   private constructor(
@@ -410,6 +416,7 @@ export class LmdbStorage implements Storage {
       this.corrupt(`${MARKER_FILE} (cluster ${marker.clusterId} node ${marker.nodeId}) disagrees with the identity record`);
     }
     this.hardState = this.decode(() => decodeHardState(this.required(KEY_HARD_STATE), KEY_HARD_STATE));
+    this.durableCommit = this.hardState.commit;
     this.compacted = this.decode(() => decodeCompactionPoint(this.required(KEY_COMPACTION), KEY_COMPACTION));
     this.snapMeta = this.decode(() => decodeSnapshotMeta(this.required(KEY_SNAPSHOT_META), KEY_SNAPSHOT_META));
     if (this.meta.getBinary(KEY_SNAPSHOT_DATA) === undefined) this.corrupt(`the ${KEY_SNAPSHOT_DATA} record is missing`);
@@ -645,6 +652,12 @@ export class LmdbStorage implements Storage {
     return e;
   }
 
+  // durableCommitIndex is the commit index that survives a crash now: below the hard state's while
+  // a commit-only Ready waits in memory (saveReady, commitMayLag).
+  get durableCommitIndex(): number {
+    return this.durableCommit;
+  }
+
   // --- mutators (each one transaction: one log record) -------------------------------------------
 
   setHardState(st: HardState): void {
@@ -665,7 +678,15 @@ export class LmdbStorage implements Storage {
 
   // saveReady persists what a Ready asks to persist in one transaction: the snapshot (if any), the
   // entries, and the hard state (if it changed). Messages of the Ready may leave once it returns.
-  saveReady(entries: readonly Entry[], hardState: HardState | null, snapshot: Snapshot | null): void {
+  //
+  // commitMayLag is etcd's MustSync rule (the Ready's mustSync is false): a Ready whose only change
+  // is the commit index needs no flush, since a node that restarts with an older commit index
+  // learns the newer one from the leader again. Such a hard state is kept in memory and written
+  // with the next record (or checkpoint), so that a commit-only Ready costs no I/O at all; the
+  // durable commit index never falls behind a snapshot (createSnapshot writes it first). Writing
+  // the record without its flush instead would break the log's rule that a record is written only
+  // once the one before it is durable, which recovery relies on to tell a torn write from damage.
+  saveReady(entries: readonly Entry[], hardState: HardState | null, snapshot: Snapshot | null, commitMayLag = false): void {
     this.checkUsable();
     const snap = snapshot !== null && snapshot.metadata.index > 0 ? snapshot : null;
     if (snap !== null && this.snapMeta.index >= snap.metadata.index) throw ErrSnapOutOfDate;
@@ -677,6 +698,14 @@ export class LmdbStorage implements Storage {
     const base = snap !== null ? { first: snap.metadata.index + 1, last: snap.metadata.index } : null;
     const start = this.planAppend(entries, base);
     if (snap === null && start < 0 && hs === null) return;
+    if (commitMayLag && snap === null && start < 0 && hs !== null && hs.term === this.hardState.term && hs.vote === this.hardState.vote) {
+      if (hs.commit < this.hardState.commit) throw new Error(`commit index ${hs.commit} is below ${this.hardState.commit}`);
+      this.hardState = hs;
+      this.hardStateDirty = true; // the next checkpoint writes it, like any hard state
+      this.commitLagging = true;
+      this.stats.lazyCommits++;
+      return;
+    }
     this.persist({ k: WalOpKind.Ready, snapshot: snap, entries, start: start < 0 ? entries.length : start, hardState: hs });
   }
 
@@ -694,6 +723,8 @@ export class LmdbStorage implements Storage {
     if (i <= this.snapMeta.index) throw ErrSnapOutOfDate;
     if (i > this.last) throw new Error(`snapshot ${i} is out of bound lastindex(${this.last})`);
     const metadata: SnapshotMetadata = { confState: cs !== null ? cs : this.snapMeta.confState, index: i, term: this.term(i) };
+    // On restart the commit index must not be below the snapshot (etcd's loadState refuses it).
+    this.writeLaggingCommit();
     this.persist({ k: WalOpKind.Snapshot, snapshot: { data, metadata } });
     return this.snap!;
   }
@@ -704,7 +735,14 @@ export class LmdbStorage implements Storage {
     this.checkUsable();
     if (compactIndex <= this.compacted.index) throw ErrCompacted;
     if (compactIndex > this.last) throw new Error(`compact ${compactIndex} is out of bound lastindex(${this.last})`);
+    this.writeLaggingCommit();
     this.persist({ k: WalOpKind.Compact, point: { index: compactIndex, term: this.term(compactIndex) } });
+  }
+
+  // writeLaggingCommit makes a commit index kept in memory by saveReady(commitMayLag) durable.
+  private writeLaggingCommit(): void {
+    if (!this.commitLagging) return;
+    this.persist({ k: WalOpKind.Ready, snapshot: null, entries: [], start: 0, hardState: { ...this.hardState } });
   }
 
   // --- the durable path ----------------------------------------------------------------------------
@@ -714,6 +752,8 @@ export class LmdbStorage implements Storage {
   private persist(op: WalOp): void {
     // Measuring the record reads every field it will write: a malformed op throws here, before
     // anything is written.
+    // A commit index kept in memory rides along with the next Ready record.
+    if (this.commitLagging && op.k === WalOpKind.Ready && op.hardState === null) op = { ...op, hardState: { ...this.hardState } };
     const enc = walOpEncoder(op);
     const wal = this.wal!;
     if (enc.bytes > Math.min(this.walCheckpointBytes, wal.bodyBytesMax)) {
@@ -761,6 +801,8 @@ export class LmdbStorage implements Storage {
         if (op.hardState !== null) {
           this.hardState = op.hardState;
           this.hardStateDirty = true;
+          this.commitLagging = false;
+          this.durableCommit = op.hardState.commit;
         }
         return;
       case WalOpKind.Snapshot:
@@ -823,6 +865,8 @@ export class LmdbStorage implements Storage {
     this.dirty = false;
     this.dirtyFrom = Infinity;
     this.hardStateDirty = false;
+    this.commitLagging = false;
+    this.durableCommit = this.hardState.commit;
     this.compactionDirty = false;
     this.snapshotDirty = false;
     this.wal?.reset();

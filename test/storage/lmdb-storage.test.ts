@@ -230,7 +230,7 @@ test('a durable mutation is one log write and one fdatasync, and LMDB is written
     s.append(entriesFrom(rng, 70, 3, 2)); // overwrites 70..74 with 70..72
     s.setHardState({ term: 2, vote: 1, commit: 20 });
     assert.equal(flushes, 15);
-    assert.deepEqual({ ...s.stats, cacheMisses: 0 }, { transactions: 15, walRecords: 15, checkpoints: 0, cacheMisses: 0 });
+    assert.deepEqual({ ...s.stats, cacheMisses: 0 }, { transactions: 15, walRecords: 15, checkpoints: 0, cacheMisses: 0, lazyCommits: 0 });
     // LMDB lacks [6, 72]; with the 100th entry it lacks, a Ready checkpoints (an LMDB transaction,
     // durable with its own flushes) after its record.
     s.saveReady(entriesFrom(rng, 73, 32, 2), null, null);
@@ -248,6 +248,67 @@ test('a durable mutation is one log write and one fdatasync, and LMDB is written
     assert.equal(again.snapshot().data.length, 2 << 20);
     assert.equal(again.firstIndex(), 6);
     assert.deepEqual(again.initialState().hardState, { term: 2, vote: 1, commit: 20 });
+    await again.close();
+  } finally {
+    nodeFs.fdatasyncSync = real;
+    syncBuiltinESMExports();
+    cleanup();
+  }
+});
+
+test('a Ready that only moves the commit index (commitMayLag) is not written; the next record or a snapshot carries it', async () => {
+  const { root, cleanup } = tempRoot('lazy-commit');
+  const real = nodeFs.fdatasyncSync;
+  let flushes = 0;
+  nodeFs.fdatasyncSync = (fd: number): void => {
+    flushes++;
+    real(fd);
+  };
+  syncBuiltinESMExports();
+  try {
+    const rng = new Rng(8);
+    const dir = path.join(root, 'n');
+    const s = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1, checkpointEntries: 1000 });
+    s.saveReady(entriesFrom(rng, 1, 10, 1), { term: 1, vote: 1, commit: 0 }, null, true);
+    flushes = 0;
+    const records = s.stats.walRecords;
+    // Commit-only: kept in memory, nothing written, visible to the node.
+    s.saveReady([], { term: 1, vote: 1, commit: 4 }, null, true);
+    s.saveReady([], { term: 1, vote: 1, commit: 6 }, null, true);
+    assert.equal(flushes, 0);
+    assert.equal(s.stats.walRecords, records);
+    assert.equal(s.stats.lazyCommits, 2);
+    assert.deepEqual(s.initialState().hardState, { term: 1, vote: 1, commit: 6 });
+    // A kill now loses the commit index, which Raft allows: the leader sends it again.
+    const lost = LmdbStorage.open({ dir: crashImage(dir, path.join(root, 'kill1')), clusterId: 'f', nodeId: 1 });
+    assert.deepEqual(lost.initialState().hardState, { term: 1, vote: 1, commit: 0 });
+    await lost.close();
+    // A vote change is never lazy, and an entry record carries the lagging commit with it.
+    s.saveReady([], { term: 2, vote: 2, commit: 6 }, null, true);
+    assert.equal(flushes, 1);
+    s.saveReady([], { term: 2, vote: 2, commit: 8 }, null, true);
+    s.saveReady(entriesFrom(rng, 11, 1, 2), null, null, true);
+    assert.equal(flushes, 2);
+    const kept = LmdbStorage.open({ dir: crashImage(dir, path.join(root, 'kill2')), clusterId: 'f', nodeId: 1 });
+    assert.deepEqual(kept.initialState().hardState, { term: 2, vote: 2, commit: 8 });
+    await kept.close();
+    // A snapshot is never above the durable commit index (a restart would refuse it).
+    s.saveReady([], { term: 2, vote: 2, commit: 10 }, null, true);
+    s.createSnapshot(10, null, new Uint8Array([7]));
+    s.saveReady([], { term: 2, vote: 2, commit: 11 }, null, true);
+    s.compact(9);
+    const snap = LmdbStorage.open({ dir: crashImage(dir, path.join(root, 'kill3')), clusterId: 'f', nodeId: 1 });
+    assert.equal(snap.snapshot().metadata.index, 10);
+    assert.deepEqual(snap.initialState().hardState, { term: 2, vote: 2, commit: 11 });
+    await snap.close();
+    // Without commitMayLag (the default) every change is flushed, as before.
+    const before = flushes;
+    s.saveReady([], { term: 2, vote: 2, commit: 11 }, null);
+    assert.equal(flushes, before, 'an unchanged hard state writes nothing');
+    await s.close();
+    const again = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
+    assert.deepEqual(again.initialState().hardState, { term: 2, vote: 2, commit: 11 });
+    again.saveReady([], { term: 2, vote: 2, commit: 11 }, null);
     await again.close();
   } finally {
     nodeFs.fdatasyncSync = real;
