@@ -95,7 +95,7 @@ export async function runLive(run: PlannedRun, hooks: { shouldStop: () => boolea
         workload: describeWorkload(spec),
         placement: `clients on nodes ${result.placement.attachedTo.join(',')} (leader at start ${result.placement.leaderAtStart})`,
         valueBytes: spec.workload.valueBytes,
-        durability: cs.storage === 'lmdb' ? `lmdb ${cs.sync ? 'sync (fdatasync per Ready)' : 'no sync'}` : 'memory',
+        durability: cs.storage === 'lmdb' ? `lmdb ${cs.sync ? 'sync (fdatasync per Ready that must sync: entries, term or vote)' : 'no sync'}` : 'memory',
         transport: result.transport,
       },
     };
