@@ -701,7 +701,8 @@ export class LmdbStorage implements Storage {
     if (commitMayLag && snap === null && start < 0 && hs !== null && hs.term === this.hardState.term && hs.vote === this.hardState.vote) {
       if (hs.commit < this.hardState.commit) throw new Error(`commit index ${hs.commit} is below ${this.hardState.commit}`);
       this.hardState = hs;
-      this.hardStateDirty = true; // the next checkpoint writes it, like any hard state
+      this.hardStateDirty = true; // the next checkpoint (or close) writes it, like any hard state
+      this.dirty = true;
       this.commitLagging = true;
       this.stats.lazyCommits++;
       return;

@@ -309,7 +309,13 @@ test('a Ready that only moves the commit index (commitMayLag) is not written; th
     const again = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
     assert.deepEqual(again.initialState().hardState, { term: 2, vote: 2, commit: 11 });
     again.saveReady([], { term: 2, vote: 2, commit: 11 }, null);
+    // A clean close writes a commit index that waits in memory.
+    again.saveReady(entriesFrom(rng, 12, 1, 2), null, null, true);
+    again.saveReady([], { term: 2, vote: 2, commit: 12 }, null, true);
     await again.close();
+    const closed = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
+    assert.deepEqual(closed.initialState().hardState, { term: 2, vote: 2, commit: 12 });
+    await closed.close();
   } finally {
     nodeFs.fdatasyncSync = real;
     syncBuiltinESMExports();
