@@ -207,40 +207,53 @@ test('behaves as MemoryStorage over random operations, reopens and crash images 
   await differential(13, 300, 16_384, 64 << 20, { checkpointEntries: 20 });
 });
 
-test('a durable mutation is one log write and one fdatasync, and LMDB is written only at checkpoints', async () => {
-  const { root, cleanup } = tempRoot('flushes');
-  // Count the flushes of the log; LMDB's own are native, its transactions are counted by the store.
+// countLogFlushes counts fdatasync calls (the log's flushes; LMDB's own are native) until
+// restore() puts the real one back.
+function countLogFlushes(): { n: number; restore: () => void } {
   const real = nodeFs.fdatasyncSync;
-  let flushes = 0;
+  const c = {
+    n: 0,
+    restore: (): void => {
+      nodeFs.fdatasyncSync = real;
+      syncBuiltinESMExports();
+    },
+  };
   nodeFs.fdatasyncSync = (fd: number): void => {
-    flushes++;
+    c.n++;
     real(fd);
   };
   syncBuiltinESMExports();
+  return c;
+}
+
+test('a durable mutation is one log write and one fdatasync, and LMDB is written only at checkpoints', async () => {
+  const { root, cleanup } = tempRoot('flushes.n');
+  // Count the flushes.n of the log; LMDB's own are native, its transactions are counted by the store.
+  const flushes = countLogFlushes();
   try {
     const rng = new Rng(6);
     const dir = path.join(root, 'n');
     const s = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1, checkpointEntries: 100 });
-    flushes = 0;
+    flushes.n = 0;
     for (let i = 1; i <= 10; i++) s.saveReady(entriesFrom(rng, i, 1, 1), { term: 1, vote: 1, commit: i - 1 }, null);
-    assert.equal(flushes, 10, 'one flush per Ready');
+    assert.equal(flushes.n, 10, 'one flush per Ready');
     s.saveReady(entriesFrom(rng, 11, 64, 1), { term: 1, vote: 1, commit: 10 }, null);
     s.compact(5);
     s.createSnapshot(6, null, new Uint8Array([1]));
     s.append(entriesFrom(rng, 70, 3, 2)); // overwrites 70..74 with 70..72
     s.setHardState({ term: 2, vote: 1, commit: 20 });
-    assert.equal(flushes, 15);
+    assert.equal(flushes.n, 15);
     assert.deepEqual({ ...s.stats, cacheMisses: 0 }, { transactions: 15, walRecords: 15, checkpoints: 0, cacheMisses: 0, lazyCommits: 0 });
     // LMDB lacks [6, 72]; with the 100th entry it lacks, a Ready checkpoints (an LMDB transaction,
-    // durable with its own flushes) after its record.
+    // durable with its own flushes.n) after its record.
     s.saveReady(entriesFrom(rng, 73, 32, 2), null, null);
     assert.equal(s.stats.checkpoints, 0);
     s.saveReady(entriesFrom(rng, 105, 1, 2), null, null);
     assert.equal(s.stats.checkpoints, 1);
-    assert.equal(flushes, 17);
+    assert.equal(flushes.n, 17);
     // A record larger than walCheckpointBytes skips the log: it is a checkpoint of its own.
     s.createSnapshot(50, null, new Uint8Array(2 << 20));
-    assert.deepEqual({ walRecords: s.stats.walRecords, checkpoints: s.stats.checkpoints, flushes }, { walRecords: 17, checkpoints: 2, flushes: 17 });
+    assert.deepEqual({ walRecords: s.stats.walRecords, checkpoints: s.stats.checkpoints, flushes: flushes.n }, { walRecords: 17, checkpoints: 2, flushes: 17 });
     await s.close();
     const again = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
     assert.equal(again.lastIndex(), 105);
@@ -250,32 +263,25 @@ test('a durable mutation is one log write and one fdatasync, and LMDB is written
     assert.deepEqual(again.initialState().hardState, { term: 2, vote: 1, commit: 20 });
     await again.close();
   } finally {
-    nodeFs.fdatasyncSync = real;
-    syncBuiltinESMExports();
+    flushes.restore();
     cleanup();
   }
 });
 
 test('a Ready that only moves the commit index (commitMayLag) is not written; the next record or a snapshot carries it', async () => {
   const { root, cleanup } = tempRoot('lazy-commit');
-  const real = nodeFs.fdatasyncSync;
-  let flushes = 0;
-  nodeFs.fdatasyncSync = (fd: number): void => {
-    flushes++;
-    real(fd);
-  };
-  syncBuiltinESMExports();
+  const flushes = countLogFlushes();
   try {
     const rng = new Rng(8);
     const dir = path.join(root, 'n');
     const s = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1, checkpointEntries: 1000 });
     s.saveReady(entriesFrom(rng, 1, 10, 1), { term: 1, vote: 1, commit: 0 }, null, true);
-    flushes = 0;
+    flushes.n = 0;
     const records = s.stats.walRecords;
     // Commit-only: kept in memory, nothing written, visible to the node.
     s.saveReady([], { term: 1, vote: 1, commit: 4 }, null, true);
     s.saveReady([], { term: 1, vote: 1, commit: 6 }, null, true);
-    assert.equal(flushes, 0);
+    assert.equal(flushes.n, 0);
     assert.equal(s.stats.walRecords, records);
     assert.equal(s.stats.lazyCommits, 2);
     assert.deepEqual(s.initialState().hardState, { term: 1, vote: 1, commit: 6 });
@@ -285,10 +291,10 @@ test('a Ready that only moves the commit index (commitMayLag) is not written; th
     await lost.close();
     // A vote change is never lazy, and an entry record carries the lagging commit with it.
     s.saveReady([], { term: 2, vote: 2, commit: 6 }, null, true);
-    assert.equal(flushes, 1);
+    assert.equal(flushes.n, 1);
     s.saveReady([], { term: 2, vote: 2, commit: 8 }, null, true);
     s.saveReady(entriesFrom(rng, 11, 1, 2), null, null, true);
-    assert.equal(flushes, 2);
+    assert.equal(flushes.n, 2);
     const kept = LmdbStorage.open({ dir: crashImage(dir, path.join(root, 'kill2')), clusterId: 'f', nodeId: 1 });
     assert.deepEqual(kept.initialState().hardState, { term: 2, vote: 2, commit: 8 });
     await kept.close();
@@ -302,9 +308,9 @@ test('a Ready that only moves the commit index (commitMayLag) is not written; th
     assert.deepEqual(snap.initialState().hardState, { term: 2, vote: 2, commit: 11 });
     await snap.close();
     // Without commitMayLag (the default) every change is flushed, as before.
-    const before = flushes;
+    const before = flushes.n;
     s.saveReady([], { term: 2, vote: 2, commit: 11 }, null);
-    assert.equal(flushes, before, 'an unchanged hard state writes nothing');
+    assert.equal(flushes.n, before, 'an unchanged hard state writes nothing');
     await s.close();
     const again = LmdbStorage.open({ dir, clusterId: 'f', nodeId: 1 });
     assert.deepEqual(again.initialState().hardState, { term: 2, vote: 2, commit: 11 });
@@ -317,8 +323,7 @@ test('a Ready that only moves the commit index (commitMayLag) is not written; th
     assert.deepEqual(closed.initialState().hardState, { term: 2, vote: 2, commit: 12 });
     await closed.close();
   } finally {
-    nodeFs.fdatasyncSync = real;
-    syncBuiltinESMExports();
+    flushes.restore();
     cleanup();
   }
 });
